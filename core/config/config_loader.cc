@@ -1,9 +1,12 @@
 // Parsing, overriding and validating an ExperimentConfig, with errors that point at file:line:col.
 #include "core/config/config_loader.h"
 
+#include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -21,11 +24,31 @@ using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::TextFormat;
 
+// The name of the field whose value sits at (line, column): the last `name:` before the column.
+// Lets value errors such as 'Expected double, got: "high"' say which field they are about.
+std::string FieldBefore(const std::vector<std::string>& lines, int line, int column) {
+  if (line < 0 || line >= static_cast<int>(lines.size())) return "";
+  const std::string prefix = lines[line].substr(0, std::max(0, column));
+  const size_t colon = prefix.rfind(':');
+  if (colon == std::string::npos) return "";
+  size_t end = colon;
+  while (end > 0 && prefix[end - 1] == ' ') --end;
+  size_t begin = end;
+  while (begin > 0 && (std::isalnum(static_cast<unsigned char>(prefix[begin - 1])) || prefix[begin - 1] == '_')) {
+    --begin;
+  }
+  return prefix.substr(begin, end - begin);
+}
+
 class CollectErrors : public google::protobuf::io::ErrorCollector {
  public:
-  explicit CollectErrors(const std::string& source) : source_(source) {}
+  CollectErrors(const std::string& source, const std::string& text)
+      : source_(source), lines_(absl::StrSplit(text, '\n')) {}
   void AddError(int line, int column, const std::string& message) override {
-    errors.push_back(absl::StrCat(source_, ":", line + 1, ":", column + 1, ": ", message));
+    std::string field = FieldBefore(lines_, line, column);
+    const bool named = field.empty() || message.find("\"" + field + "\"") != std::string::npos;
+    errors.push_back(absl::StrCat(source_, ":", line + 1, ":", column + 1, ": ", message,
+                                  named ? "" : absl::StrCat(" (field '", field, "')")));
   }
   void AddWarning(int line, int column, const std::string& message) override {
     AddError(line, column, message);  // warnings (e.g. deprecated) are treated as errors too
@@ -34,6 +57,7 @@ class CollectErrors : public google::protobuf::io::ErrorCollector {
 
  private:
   std::string source_;
+  std::vector<std::string> lines_;
 };
 
 // "file:line:col" of the field at `path` (dot separated, "[i]" suffixes ignored) when it was written
@@ -58,6 +82,17 @@ std::string LocateField(const TextFormat::ParseInfoTree* tree, const Descriptor*
   return "";
 }
 
+// "--set a.b=v" when the last override touching `path` (or a parent of it) set the offending value.
+std::string OverrideFor(const std::string& path, const std::vector<std::string>& overrides) {
+  for (auto it = overrides.rbegin(); it != overrides.rend(); ++it) {
+    const std::string target = it->substr(0, it->find('='));
+    if (path == target || absl::StartsWith(path, target + ".") || absl::StartsWith(path, target + "[")) {
+      return absl::StrCat("--set ", *it);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 absl::StatusOr<ExperimentConfig> ParseConfig(const std::string& text, const std::string& source,
@@ -65,7 +100,7 @@ absl::StatusOr<ExperimentConfig> ParseConfig(const std::string& text, const std:
   ExperimentConfig config;
   TextFormat::ParseInfoTree locations;
   TextFormat::Parser parser;
-  CollectErrors errors(source);
+  CollectErrors errors(source, text);
   parser.RecordErrorsTo(&errors);
   parser.WriteLocationsTo(&locations);
   if (!parser.ParseFromString(text, &config) || !errors.errors.empty()) {
@@ -82,7 +117,8 @@ absl::StatusOr<ExperimentConfig> ParseConfig(const std::string& text, const std:
   if (!issues.empty()) {
     std::vector<std::string> lines;
     for (const ConfigIssue& issue : issues) {
-      std::string where = LocateField(&locations, config.GetDescriptor(), issue.field_path, source);
+      std::string where = OverrideFor(issue.field_path, overrides);
+      if (where.empty()) where = LocateField(&locations, config.GetDescriptor(), issue.field_path, source);
       if (where.empty()) where = source;
       lines.push_back(absl::StrCat(where, ": ", issue.field_path, ": ", issue.message));
     }

@@ -6,6 +6,8 @@
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${BRAIN_BUILD_DIR:-$repo/build}"
+# ccache keys on compile commands; relative paths let clones (CI's fresh checkout) share the cache.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$repo}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 cmake -S "$repo" -B "$build" -G Ninja "$@" >"${build}.configure.log" 2>&1 || {
   cat "${build}.configure.log"; echo "[build] cmake configure failed (log: ${build}.configure.log)"; exit 1; }
 grep -E '^-- brain:' "${build}.configure.log" || true

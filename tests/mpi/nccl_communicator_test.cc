@@ -26,9 +26,11 @@ class NcclTest : public ::testing::Test {
   std::unique_ptr<NcclCommunicator> nccl_;
 };
 
-TEST_F(NcclTest, LinkedWhenCudaIsBuilt) {
+TEST(NcclBuild, LinkedWhenCudaIsBuilt) {
 #ifdef BRAIN_EXPECT_NCCL
   EXPECT_TRUE(NcclAvailable());
+#else
+  EXPECT_FALSE(NcclAvailable());
 #endif
 }
 

@@ -4,8 +4,11 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <map>
+#include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "distributed/communicator.h"
 
 namespace brain::distributed {
@@ -17,6 +20,10 @@ struct AdamWOptions {
   double weight_decay = 0.0;  // decoupled: p ← p·(1 − lr·wd)
 };
 
+// The factor torch.nn.utils.clip_grad_norm_ multiplies gradients by: min(1, max_norm / (norm + 1e-6));
+// 1 when max_norm <= 0 (clipping off).
+double ClipCoefficient(double grad_norm, double max_norm);
+
 class ShardedAdamW {
  public:
   // `params` share dtype and device. Rank r owns EvenSplit(total numel, size)[r] consecutive elements of
@@ -24,11 +31,29 @@ class ShardedAdamW {
   // that slice, so optimiser memory per rank falls as 1/size.
   ShardedAdamW(std::vector<at::Tensor> params, Communicator& comm, AdamWOptions options = {});
 
-  // One AdamW step with learning rate `lr`. With `grads_reduced` false the ranks' local .grad() are
-  // SUM-reduce-scattered here (each rank's loss is its share of the global loss); with true they already
-  // hold the all-rank sum (e.g. from GradientSynchronizer) and only the owned slice is read. Parameters
-  // without a gradient count as zero gradient. Afterwards every rank holds the same updated parameters.
+  // One AdamW step with learning rate `lr`: ReduceGradients without the norm, then ApplyStep(lr, 1).
+  // With `grads_reduced` false the ranks' local .grad() are SUM-reduce-scattered here (each rank's loss
+  // is its share of the global loss); with true they already hold the all-rank sum (e.g. from
+  // GradientSynchronizer) and only the owned slice is read. Parameters without a gradient count as zero
+  // gradient. Afterwards every rank holds the same updated parameters.
   void Step(double lr, bool grads_reduced = false);
+
+  // The split step, for clipping and outlier skipping. ReduceGradients (collective) reduce-scatters (or,
+  // with `grads_reduced`, reads) this rank's owned gradient slice, keeps it, and returns the global L2
+  // norm of the full summed gradient (one extra all-reduce of a scalar; the same value on every rank).
+  // Then exactly one of: ApplyStep (collective) — the AdamW update with gradient × grad_scale, then the
+  // all-gather of the parameters; or SkipStep — drops the kept gradient, no state change, no collective.
+  double ReduceGradients(bool grads_reduced = false);
+  void ApplyStep(double lr, double grad_scale = 1.0);
+  void SkipStep();
+
+  // This rank's optimiser state for checkpoints: "exp_avg", "exp_avg_sq", "master" (the owned slice of
+  // the parameters in the state dtype — authoritative on resume), "step" (int64 [1]) and "shard" (int64
+  // [4]: owned offset, owned numel, total numel, world size). LoadStateTensors (collective) restores it
+  // and sets the parameters from the master slices; it fails on every rank, changing nothing, when on any
+  // rank a key is missing or the shard layout, shape or dtype differs, e.g. when the rank count changed.
+  std::map<std::string, at::Tensor> StateTensors() const;
+  absl::Status LoadStateTensors(const std::map<std::string, at::Tensor>& tensors);
 
   int64_t owned_numel() const { return owned_numel_; }
   int64_t owned_offset() const { return owned_offset_; }
@@ -36,6 +61,8 @@ class ShardedAdamW {
 
  private:
   at::Tensor FlatGradients() const;
+  void KeepOwnedGradient(bool grads_reduced);
+  absl::Status ValidateState(const std::map<std::string, at::Tensor>& tensors) const;
 
   std::vector<at::Tensor> params_;
   Communicator& comm_;
@@ -44,6 +71,7 @@ class ShardedAdamW {
   int64_t owned_offset_ = 0;
   int64_t owned_numel_ = 0;
   at::Tensor master_, exp_avg_, exp_avg_sq_;  // [owned_numel], fp32 (fp64 for fp64 params)
+  at::Tensor grad_;                           // the owned reduced gradient between Reduce and Apply/Skip
   int64_t step_ = 0;
 };
 

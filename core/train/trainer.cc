@@ -1,0 +1,177 @@
+// The shared optimiser-step loop.
+#include "core/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "core/train/metrics_reduction.h"
+#include "core/train/policy_optimizer.h"
+#include "core/train/preemption.h"
+#include "core/train/step_plan.h"
+#include "core/train/trainer_checkpoint.h"
+#include "core/train/trainer_observer.h"
+#include "distributed/global_normalizers.h"
+
+namespace brain::train {
+namespace {
+
+using WallClock = std::chrono::steady_clock;
+
+double Seconds(WallClock::time_point since) {
+  return std::chrono::duration<double>(WallClock::now() - since).count();
+}
+
+// The step's unit counts summed over micro-batches and ranks (spec §1 global normalisers).
+objectives::UnitCounts GlobalCounts(distributed::Communicator& comm, const objectives::Objective& objective,
+                                    const std::vector<TrainBatch>& batches) {
+  torch::Tensor counts = torch::zeros({4}, torch::kDouble);
+  for (const auto& batch : batches) {
+    const objectives::UnitCounts c = objective.CountUnits(batch.inputs, {});
+    counts += torch::tensor({static_cast<double>(c.tokens), static_cast<double>(c.sequences),
+                             static_cast<double>(c.pairs), static_cast<double>(c.groups)},
+                            torch::kDouble);
+  }
+  comm.AllReduce(counts, distributed::ReduceOp::kSum);
+  auto* c = counts.data_ptr<double>();
+  return {static_cast<int64_t>(c[0]), static_cast<int64_t>(c[1]), static_cast<int64_t>(c[2]),
+          static_cast<int64_t>(c[3])};
+}
+
+// Every rank agrees to stop when any rank was asked to (one MAX all-reduce of a flag).
+bool AgreeOnPreemption(distributed::Communicator& comm, bool local) {
+  torch::Tensor flag = torch::tensor({local ? 1.0 : 0.0}, torch::kDouble);
+  comm.AllReduce(flag, distributed::ReduceOp::kMax);
+  return flag.item<double>() > 0;
+}
+
+}  // namespace
+
+absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config, distributed::Communicator& comm,
+                                         TrainingTask& task, const objectives::Objective& objective,
+                                         const TrainerOptions& options) {
+  const auto start = WallClock::now();
+  const config::OptimizerConfig& opt = config.optimizer();
+  if (config.distributed().sharding_stage() == 3) {
+    return absl::UnimplementedError(
+        "distributed.sharding_stage: stage 3 is not available in the training pipelines yet (use 0 or 1)");
+  }
+  StepPlanOptions plan_options;
+  plan_options.units_per_round = task.UnitsPerRound();
+  plan_options.micro_batch = std::max(1, opt.micro_batch_size());
+  plan_options.accumulation = std::max(1, opt.gradient_accumulation_steps());
+  plan_options.steps_per_round = options.steps_per_round;
+  plan_options.rounds = options.rounds;
+  plan_options.max_steps = opt.max_steps();
+  plan_options.shuffle = config.data().shuffle();
+  plan_options.seed = config.seed();
+  if (plan_options.units_per_round <= 0) {
+    return absl::InvalidArgumentError("data: no training examples (every line was empty or skipped)");
+  }
+  const StepPlan plan(plan_options, comm.rank(), comm.size());
+
+  model::CausalLm& model = task.trained_model();
+  std::vector<torch::Tensor> params;
+  for (const auto& p : model.parameters()) {
+    if (p.requires_grad()) params.push_back(p);
+  }
+  PolicyOptimizer optimizer(params, comm, opt, config.distributed(), plan.total_steps());
+  TrainerCheckpoint checkpoint(config, comm, options.run_dir);
+  TrainerResult result;
+
+  int64_t step = 0;
+  if (config.checkpoint().resume()) {
+    auto resumed = checkpoint.Restore(model, optimizer, task);
+    if (!resumed.ok()) return resumed.status();
+    if (resumed->has_value()) {
+      step = **resumed;
+      result.resumed = true;
+    }
+  }
+  TrainerObserver observer(config, comm, options.run_dir, options.label, plan.total_steps(), step, model);
+  if (auto status = observer.Open(); !status.ok()) return status;
+  task.set_timers(&observer.timers());
+
+  int64_t prepared_round = -1;
+  std::vector<int64_t> rank_units;
+  int64_t last_saved = result.resumed ? step : -1;
+  const int64_t every = config.checkpoint().every_steps();
+  while (step < plan.total_steps()) {
+    const int64_t round = plan.RoundOf(step);
+    if (round != prepared_round) {
+      rank_units = plan.RankUnits(round);
+      auto prepared = task.BeginRound(round, rank_units);
+      if (!prepared.ok()) return prepared.status();
+      prepared_round = round;
+      observer.RoundBegun(round, task.RoundMetrics());
+    }
+    // ---- forward / backward over this rank's micro-batches
+    const auto step_start = WallClock::now();
+    const auto micro = plan.MicroBatches(step, rank_units);
+    std::vector<TrainBatch> batches;
+    for (const auto& units : micro) batches.push_back(task.MakeBatch(units));
+    objectives::StepContext context;
+    context.global = GlobalCounts(comm, objective, batches);
+    MetricsAccumulator metrics;
+    int64_t tokens = 0;
+    double loss = 0;
+    {
+      auto timer = observer.Phase("train");
+      if (batches.empty()) optimizer.BeginMicroBatch(/*last=*/true);
+      for (size_t i = 0; i < batches.size(); ++i) {
+        optimizer.BeginMicroBatch(i + 1 == batches.size());
+        task.Forward(batches[i]);
+        objectives::ObjectiveOutput out = objective.Compute(batches[i].inputs, context);
+        out.loss.backward();
+        loss += out.loss.item<double>();
+        metrics.Add(out.metrics);
+        tokens += batches[i].tokens;
+      }
+    }
+    OptimizerStepResult update;
+    {
+      auto timer = observer.Phase("sync");
+      loss = distributed::GlobalSum(comm, loss);
+      update = optimizer.Step(step, loss);
+    }
+    std::map<std::string, double> step_metrics = metrics.Reduce(comm);
+    step_metrics["loss"] = loss;
+    step_metrics["grad_norm"] = update.grad_norm;
+    step_metrics["learning_rate"] = update.learning_rate;
+    step_metrics["skipped"] = update.skipped ? 1 : 0;
+    step_metrics["tokens"] = distributed::GlobalSum(comm, static_cast<double>(tokens));
+    step_metrics["step_seconds"] = Seconds(step_start);
+    ++step;
+    if (plan.StepInRound(step) == 0 || step == plan.total_steps()) task.EndRound(round);
+    if (auto status = observer.StepDone(step, step_metrics); !status.ok()) return status;
+    result.final_metrics = step_metrics;
+
+    const bool stop_hook = options.stop_after_steps > 0 && step == options.stop_after_steps;
+    const bool preempt = AgreeOnPreemption(comm, PreemptionRequested() || stop_hook);
+    const bool periodic = every > 0 && step % every == 0;
+    if (preempt || periodic || step == plan.total_steps()) {
+      auto timer = observer.Phase("checkpoint");
+      if (auto status = checkpoint.Save(step, model, optimizer, task); !status.ok()) return status;
+      last_saved = step;
+    }
+    if (preempt && step < plan.total_steps()) {
+      observer.Note(absl::StrFormat("preempted: checkpoint at step %d written; rerun the same command to resume",
+                                    step));
+      result.preempted = true;
+      break;
+    }
+  }
+  if (last_saved != step && step > 0) {
+    if (auto status = checkpoint.Save(step, model, optimizer, task); !status.ok()) return status;
+  }
+  if (auto status = observer.Close(); !status.ok()) return status;
+  result.steps = step;
+  result.seconds = Seconds(start);
+  return result;
+}
+
+}  // namespace brain::train

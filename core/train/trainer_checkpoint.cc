@@ -1,0 +1,104 @@
+// Trainer state to and from checkpoints.
+#include "core/train/trainer_checkpoint.h"
+
+#include <torch/torch.h>
+
+#include <cstdio>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "core/config/config_resolve.h"
+#include "core/train/checkpoint_manager.h"
+#include "core/train/rng_state.h"
+#include "core/train/sha256.h"
+
+namespace brain::train {
+namespace {
+
+constexpr char kExtraPrefix[] = "extra/";
+constexpr char kRngTensor[] = "rng.torch_cpu";
+
+}  // namespace
+
+TrainerCheckpoint::TrainerCheckpoint(const config::ExperimentConfig& config, distributed::Communicator& comm,
+                                     std::string run_dir)
+    : config_(config),
+      comm_(comm),
+      manager_(std::make_unique<CheckpointManager>(std::move(run_dir), &comm, config.checkpoint().keep_last())) {
+  Sha256 hash;
+  hash.Update(config::ResolvedConfigText(config));
+  config_hash_ = hash.FinishHex();
+}
+
+TrainerCheckpoint::~TrainerCheckpoint() = default;
+
+absl::Status TrainerCheckpoint::Save(int64_t step, model::CausalLm& model, PolicyOptimizer& optimizer,
+                                     TrainingTask& task) {
+  model::TensorMap model_tensors;
+  checkpoint::TrainerState state;
+  if (comm_.rank() == 0) {
+    for (const auto& item : model.named_parameters()) model_tensors[item.key()] = item.value().detach();
+    for (auto& [name, tensor] : task.ExtraModelTensors()) model_tensors[kExtraPrefix + name] = tensor.detach();
+    state.set_step(step);
+    state.set_torch_cpu_rng_state(CaptureTorchCpuRngState());
+    state.set_config_hash(config_hash_);
+    state.set_world_size(comm_.size());
+    state.set_sharding_stage(config_.distributed().sharding_stage());
+    optimizer.SaveState(&state);
+  }
+  // Each rank's own torch RNG state travels in its shard (ranks may draw differently).
+  model::TensorMap rank_tensors = optimizer.StateTensors();
+  rank_tensors[kRngTensor] = BytesToTensor(CaptureTorchCpuRngState());
+  auto saved = manager_->Save(step, model_tensors, rank_tensors, state);
+  return saved.status();
+}
+
+absl::StatusOr<std::optional<int64_t>> TrainerCheckpoint::Restore(model::CausalLm& model, PolicyOptimizer& optimizer,
+                                                                 TrainingTask& task) {
+  auto newest = manager_->FindNewestComplete();
+  if (!newest.ok()) return newest.status();
+  if (!newest->has_value()) return std::optional<int64_t>();
+  auto loaded = manager_->Load(**newest);
+  if (!loaded.ok()) return loaded.status();
+  const checkpoint::TrainerState& state = loaded->state;
+  if (state.config_hash() != config_hash_ && comm_.rank() == 0) {
+    std::fprintf(stderr, "[train] warning: %s was written with a different config (hash %s, now %s)\n",
+                 loaded->dir.c_str(), state.config_hash().c_str(), config_hash_.c_str());
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& item : model.named_parameters()) {
+      auto it = loaded->model_tensors.find(item.key());
+      if (it == loaded->model_tensors.end()) {
+        return absl::DataLossError(absl::StrCat(loaded->dir, "/model.safetensors: missing tensor '", item.key(), "'"));
+      }
+      if (!it->second.sizes().equals(item.value().sizes())) {
+        return absl::DataLossError(absl::StrCat(loaded->dir, "/model.safetensors: tensor '", item.key(),
+                                                "' has the wrong shape for this model"));
+      }
+      item.value().copy_(it->second);
+    }
+  }
+  std::map<std::string, torch::Tensor> extra;
+  for (const auto& [name, tensor] : loaded->model_tensors) {
+    if (absl::StartsWith(name, kExtraPrefix)) extra[name.substr(sizeof(kExtraPrefix) - 1)] = tensor;
+  }
+  if (auto status = task.RestoreExtraModelTensors(extra); !status.ok()) return status;
+  if (auto status = optimizer.LoadStateTensors(loaded->rank_tensors); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(loaded->dir, ": ", status.message()));
+  }
+  if (auto status = optimizer.LoadState(state); !status.ok()) return status;
+  auto rng = loaded->rank_tensors.find(kRngTensor);
+  const std::string rng_state =
+      rng != loaded->rank_tensors.end() ? TensorToBytes(rng->second) : state.torch_cpu_rng_state();
+  if (auto status = RestoreTorchCpuRngState(rng_state); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(loaded->dir, ": ", status.message()));
+  }
+  if (comm_.rank() == 0) {
+    std::fprintf(stderr, "[train] resumed from %s (step %lld)\n", loaded->dir.c_str(),
+                 static_cast<long long>(state.step()));
+  }
+  return std::optional<int64_t>(state.step());
+}
+
+}  // namespace brain::train

@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""End-to-end training pipelines under `mpirun -np 2`: sft, rm, dpo, align, eval, export.
+
+Real processes, real files: a byte-level tokenizer and JSONL data written here, tiny GPT-2 presets.
+Checks, each able to fail:
+  - every subcommand finishes, writes metrics.jsonl, checkpoints and an HF export;
+  - SFT lowers its loss; the export loads in transformers with logits equal to brain's own forward
+    (model_driver) and weights equal to the final checkpoint's;
+  - kill-and-resume (--stop-after-steps, and SIGUSR1 to mpirun) ends bitwise equal to an uninterrupted
+    run (model and optimiser shards), for SFT and for BRAIn (whose round samples are cached);
+  - a newest checkpoint without DONE is skipped with a warning and the previous one is used;
+  - a run directory holding another config's checkpoints is refused;
+  - eval of a policy against itself gives KL exactly 0.
+Usage: pipeline_test.py BRAIN MODEL_DRIVER MPIEXEC [MPIEXEC_FLAGS...]
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from safetensors.numpy import load_file
+
+BRAIN, DRIVER, MPIEXEC = sys.argv[1], sys.argv[2], sys.argv[3]
+MPI_FLAGS = sys.argv[4:]
+FAILURES = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILURES.append(what)
+
+
+def bytes_to_unicode():
+    """GPT-2's byte -> printable character table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+def write_task(root):
+    tok = os.path.join(root, "tokenizer")
+    os.makedirs(tok)
+    table = bytes_to_unicode()
+    vocab = {table[b]: b for b in range(256)}
+    vocab["<|endoftext|>"] = 256
+    json.dump(vocab, open(os.path.join(tok, "vocab.json"), "w"))
+    open(os.path.join(tok, "merges.txt"), "w").write("#version: 0.2\n")
+    json.dump({"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "tokenizer_class": "GPT2Tokenizer"},
+              open(os.path.join(tok, "tokenizer_config.json"), "w"))
+    rng = np.random.default_rng(0)
+    letters = "abcdefgh"
+    word = lambda k: "".join(rng.choice(list(letters), k))
+    with open(os.path.join(root, "demos.jsonl"), "w") as f:
+        for _ in range(48):
+            p = word(4)
+            f.write(json.dumps({"prompt": p + ">", "response": p[::-1]}) + "\n")
+    with open(os.path.join(root, "pairs.jsonl"), "w") as f:
+        for _ in range(48):
+            p = word(4)
+            f.write(json.dumps({"prompt": p + ">", "chosen": "a" + word(3), "rejected": "h" + word(3)}) + "\n")
+    with open(os.path.join(root, "prompts.jsonl"), "w") as f:
+        for _ in range(16):
+            f.write(json.dumps({"prompt": word(4) + ">"}) + "\n")
+    return tok
+
+
+def config(root, name, body, policy='preset: "gpt2-tiny"', extra_models=""):
+    path = os.path.join(root, name + ".textproto")
+    open(path, "w").write(f"""
+name: "{name}"
+output_dir: "{os.path.join(root, 'runs', name)}"
+seed: 7
+models {{ policy {{ {policy} }} {extra_models} tokenizer: "{os.path.join(root, 'tokenizer')}" max_seq_len: 64 }}
+{body}
+checkpoint {{ every_steps: 2 keep_last: 2 }}
+logging {{ every_steps: 1 progress: true }}
+""")
+    return path
+
+
+def brain(*args, check_rc=0, **kw):
+    cmd = [MPIEXEC, "-np", "2", *MPI_FLAGS, BRAIN, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    if check_rc is not None and proc.returncode != check_rc:
+        print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
+    return proc
+
+
+def metrics(run_dir):
+    return [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
+
+
+def final_checkpoint(run_dir):
+    steps = sorted(d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_"))
+    return os.path.join(run_dir, "checkpoints", steps[-1])
+
+
+def same_files(a, b, names):
+    for n in names:
+        if open(os.path.join(a, n), "rb").read() != open(os.path.join(b, n), "rb").read():
+            return False
+    return True
+
+
+def shard_names(d):
+    return ["model.safetensors"] + sorted(f for f in os.listdir(d) if f.startswith("optimizer_rank_"))
+
+
+def driver_logits(tmp, model_dir, ids):
+    inp, out = os.path.join(tmp, "in.safetensors"), os.path.join(tmp, "out.safetensors")
+    from safetensors.torch import save_file, load_file as load_t
+    save_file({"b.input_ids": ids, "b.attention_mask": torch.ones_like(ids)}, inp)
+    proc = subprocess.run([DRIVER, "forward", model_dir, inp, out], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    t = load_t(out)
+    return t.get("b.logits", t.get("b.score"))
+
+
+def main():
+    root = tempfile.mkdtemp(prefix="brain_pipeline_")
+    try:
+        write_task(root)
+        sft_body = f"""data {{ train_path: "{root}/demos.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+sft {{}}
+optimizer {{ learning_rate: 3e-3 schedule: COSINE warmup_steps: 1 max_steps: 6 micro_batch_size: 4 gradient_accumulation_steps: 2 }}"""
+        # ---- SFT, uninterrupted
+        sft = config(root, "sft", sft_body)
+        p = brain("sft", "--config", sft)
+        check(p.returncode == 0, "brain sft (np 2) exits 0")
+        run = os.path.join(root, "runs", "sft")
+        m = metrics(run)
+        check([x["step"] for x in m] == list(range(1, 7)), "sft metrics.jsonl has steps 1..6 once each")
+        check(m[-1]["loss"] < m[0]["loss"], f"sft loss falls ({m[0]['loss']:.3f} -> {m[-1]['loss']:.3f})")
+        check(os.path.isdir(os.path.join(run, "tensorboard")), "sft wrote TensorBoard events")
+        export = os.path.join(run, "export")
+        from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
+        hf = AutoModelForCausalLM.from_pretrained(export).eval()
+        ids = torch.randint(0, 257, (2, 9), generator=torch.Generator().manual_seed(1))
+        with torch.no_grad():
+            hf_logits = hf(input_ids=ids).logits
+        ours = driver_logits(root, export, ids)
+        check(torch.allclose(hf_logits, ours, atol=1e-5, rtol=1e-5),
+              f"export loads in transformers with brain's logits (max diff {(hf_logits - ours).abs().max():.2e})")
+        ckpt = load_file(os.path.join(final_checkpoint(run), "model.safetensors"))
+        exp = load_file(os.path.join(export, "model.safetensors"))
+        check(all(np.array_equal(exp[k], ckpt[k]) for k in exp), "export weights equal the final checkpoint's")
+        p = subprocess.run([BRAIN, "export", "--run", run, "--out", os.path.join(root, "exported")],
+                           capture_output=True, text=True)
+        re = load_file(os.path.join(root, "exported", "model.safetensors"))
+        check(p.returncode == 0 and all(np.array_equal(re[k], exp[k]) for k in exp), "brain export reproduces export/")
+
+        # ---- SFT, stopped after 3 steps and resumed: bitwise equal to the uninterrupted run
+        sft_b = config(root, "sft_b", sft_body)
+        p = brain("sft", "--config", sft_b, "--stop-after-steps", "3", check_rc=75)
+        check(p.returncode == 75, "sft --stop-after-steps 3 exits 75 (checkpointed)")
+        p = brain("sft", "--config", sft_b)
+        run_b = os.path.join(root, "runs", "sft_b")
+        check(p.returncode == 0 and "resumed from" in p.stderr, "rerun resumes")
+        check(same_files(final_checkpoint(run), final_checkpoint(run_b), shard_names(final_checkpoint(run))),
+              "resumed SFT: final model and optimiser shards bitwise equal to the uninterrupted run")
+        check([x["step"] for x in metrics(run_b)] == list(range(1, 7)), "resumed metrics.jsonl has no duplicate steps")
+
+        # ---- newest checkpoint incomplete: skipped with a warning, previous used, same end state
+        run_c = os.path.join(root, "runs", "sft_c")
+        shutil.copytree(run_b, run_c)
+        sft_c = config(root, "sft_c", sft_body)
+        # The copy's config names sft_b's output_dir; drop it so the run directory check sees only sft_c's.
+        os.remove(os.path.join(run_c, "config.textproto"))
+        os.remove(os.path.join(final_checkpoint(run_c), "DONE"))
+        p = brain("sft", "--config", sft_c)
+        check(p.returncode == 0 and "step_00000006" in p.stderr and "resumed from" in p.stderr,
+              "checkpoint without DONE skipped with a warning naming it; resumed from the previous one")
+        check(same_files(final_checkpoint(run), final_checkpoint(run_c), shard_names(final_checkpoint(run))),
+              "...and the run ends bitwise equal")
+
+        # ---- a different config on a run directory with checkpoints is refused
+        p = brain("sft", "--config", sft_b, "--set", "optimizer.learning_rate=1e-3", check_rc=1)
+        check(p.returncode == 1 and "different config" in p.stderr, "different config on an existing run is refused")
+
+        # ---- reward model and DPO from the SFT export
+        rm = config(root, "rm", f"""data {{ train_path: "{root}/pairs.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+reward_model {{}}
+optimizer {{ learning_rate: 3e-3 max_steps: 6 micro_batch_size: 4 }}""", policy=f'path: "{export}"')
+        p = brain("rm", "--config", rm)
+        run_rm = os.path.join(root, "runs", "rm")
+        check(p.returncode == 0 and "accuracy" in metrics(run_rm)[-1], "brain rm (np 2) trains and logs accuracy")
+        rm_hf = AutoModelForSequenceClassification.from_pretrained(os.path.join(run_rm, "export")).eval()
+        with torch.no_grad():
+            hf_score = rm_hf(input_ids=ids).logits
+        ours = driver_logits(root, os.path.join(run_rm, "export"), ids)
+        check(torch.allclose(hf_score, ours, atol=1e-5), "reward model export loads in transformers with equal scores")
+        dpo = config(root, "dpo", f"""data {{ train_path: "{root}/pairs.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+dpo {{ beta: 0.1 }}
+optimizer {{ learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }}""", policy=f'path: "{export}"')
+        p = brain("dpo", "--config", dpo)
+        md = metrics(os.path.join(root, "runs", "dpo"))
+        check(p.returncode == 0 and abs(md[0]["loss"] - np.log(2)) < 1e-4,
+              "brain dpo (np 2): first loss is log 2 (policy = reference)")
+
+        # ---- BRAIn: uninterrupted vs SIGUSR1-interrupted and resumed
+        rm_export = os.path.join(run_rm, "export")
+        align_body = f"""data {{ train_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+brain {{ num_samples: 4 tau: 1.0 num_rounds: 3 prompts_per_round: 8 }}
+optimizer {{ learning_rate: 1e-3 schedule: CONSTANT micro_batch_size: 2 }}
+sampling {{ max_new_tokens: 6 batch_size: 16 }}"""
+        reward = f'reward {{ path: "{rm_export}" }}'
+        align = config(root, "align", align_body, policy=f'path: "{export}"', extra_models=reward)
+        p = brain("align", "--config", align)
+        run_a = os.path.join(root, "runs", "align")
+        ma = metrics(run_a)
+        check(p.returncode == 0 and len(ma) == 6 and "round_reward_mean" in ma[0] and "ess_mean" in ma[0],
+              "brain align (np 2): 3 rounds x 2 steps with round and SNIS metrics")
+        check(os.path.exists(os.path.join(run_a, "samples", "round_000002", "rank_00001_of_00002.safetensors")),
+              "align caches each round's samples per rank")
+        align_b = config(root, "align_b", align_body, policy=f'path: "{export}"', extra_models=reward)
+        cmd = [MPIEXEC, "-np", "2", *MPI_FLAGS, BRAIN, "align", "--config", align_b]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        mfile = os.path.join(root, "runs", "align_b", "metrics.jsonl")
+        deadline = time.time() + 120
+        while time.time() < deadline and proc.poll() is None:
+            if os.path.exists(mfile) and len(open(mfile).readlines()) >= 2:
+                proc.send_signal(signal.SIGUSR1)
+                break
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=120)
+        check(proc.returncode in (75, 0), f"align on SIGUSR1 checkpoints and exits 75 (got {proc.returncode})")
+        p = brain("align", "--config", align_b)
+        run_b = os.path.join(root, "runs", "align_b")
+        check(p.returncode == 0, "align resumes after SIGUSR1")
+        check(same_files(final_checkpoint(run_a), final_checkpoint(run_b), shard_names(final_checkpoint(run_a))),
+              "resumed BRAIn: final model and optimiser shards bitwise equal to the uninterrupted run")
+
+        # ---- eval: the SFT policy against itself
+        ev = config(root, "eval", f"""data {{ eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 }}
+sampling {{ max_new_tokens: 6 batch_size: 16 }}
+sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{export}" }} {reward}')
+        p = brain("eval", "--config", ev, "--best-of-n", "4")
+        ok = p.returncode == 0
+        result = json.loads(p.stdout[p.stdout.index("{"):]) if ok else {}
+        check(ok and result.get("prompts") == 16 and result.get("kl_estimate") == 0.0 and "best_of_n_reward_mean" in result,
+              f"brain eval (np 2): 16 prompts, KL of a policy to itself exactly 0, best-of-n ({result})")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        sys.exit(1)
+    print("all pipeline checks passed")
+
+
+if __name__ == "__main__":
+    main()

@@ -198,8 +198,8 @@ optimizer {{ learning_rate: 3e-3 max_steps: 6 micro_batch_size: 4 }}""", policy=
         run_rm = os.path.join(root, "runs", "rm")
         check(p.returncode == 0 and "accuracy" in metrics(run_rm)[-1], "brain rm (np 2) trains and logs accuracy")
         rm_hf = AutoModelForSequenceClassification.from_pretrained(os.path.join(run_rm, "export")).eval()
-        with torch.no_grad():
-            hf_score = rm_hf(input_ids=ids).logits
+        with torch.no_grad():  # row by row: the export defines no pad token, which batched HF scoring needs
+            hf_score = torch.cat([rm_hf(input_ids=row[None]).logits for row in ids])
         ours = driver_logits(root, os.path.join(run_rm, "export"), ids)
         check(torch.allclose(hf_score, ours, atol=1e-5), "reward model export loads in transformers with equal scores")
         dpo = config(root, "dpo", f"""data {{ train_path: "{root}/pairs.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
@@ -244,7 +244,7 @@ sampling {{ max_new_tokens: 6 batch_size: 16 }}"""
               "resumed BRAIn: final model and optimiser shards bitwise equal to the uninterrupted run")
 
         # ---- eval: the SFT policy against itself
-        ev = config(root, "eval", f"""data {{ eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 }}
+        ev = config(root, "eval", f"""data {{ train_path: "{root}/demos.jsonl" eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 }}
 sampling {{ max_new_tokens: 6 batch_size: 16 }}
 sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{export}" }} {reward}')
         p = brain("eval", "--config", ev, "--best-of-n", "4")

@@ -38,9 +38,19 @@ done
 expect "unknown option names it" 2 "unknown option --bogus" -- "$brain" config --bogus 1
 expect "missing required option" 2 "missing required option --config" -- "$brain" config
 
-# A subcommand that is not built yet says so and exits 3 (update this when `align` lands).
-expect "align is clearly not implemented" 3 "brain align: not implemented yet \(tracked in issue #8\)" -- \
-  "$brain" align --config "$src/configs/demo.textproto"
+# A subcommand that is not built yet says so and exits 3 (update this when `ava` lands).
+expect "ava is clearly not implemented" 3 "brain ava: not implemented yet \(tracked in issue #8\)" -- \
+  "$brain" ava --config "$src/configs/ava-gpt2.textproto"
+# Training subcommands check that the config selects their algorithm, and name missing inputs.
+expect "sft refuses a dpo config" 1 "selects algorithm 'dpo', but .brain sft. trains 'sft'" -- \
+  "$brain" sft --config "$src/configs/dpo-gpt2.textproto"
+echo '{"prompt": "Hello"}' >"$tmp/prompts.jsonl"
+expect "align names a missing model directory" 1 "models.policy.path: .*$tmp/nowhere" -- \
+  "$brain" align --config "$src/configs/demo.textproto" --set "output_dir=$tmp/run" \
+  --set "models.policy.path=$tmp/nowhere" --set "models.tokenizer=$src/../shared/data/gpt2" \
+  --set "data.train_path=$tmp/prompts.jsonl"
+expect "stop-after-steps must be positive" 2 "--stop-after-steps: expected a positive integer" -- \
+  "$brain" sft --config "$src/configs/sft-gpt2.textproto" --stop-after-steps 0
 
 expect "config prints the resolved config" 0 "num_samples: 8" -- "$brain" config --config "$src/configs/demo.textproto"
 expect "config prints defaults" 0 "collective_timeout_s: 600" -- "$brain" config --config "$src/configs/demo.textproto"

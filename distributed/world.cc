@@ -6,11 +6,38 @@
 #include <unistd.h>
 
 #include <thread>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
 namespace brain::distributed {
+namespace {
+
+int PositiveIntVar(const EnvLookup& env, const std::string& name) {
+  std::optional<std::string> value = env(name);
+  int parsed = 0;
+  if (!value || !absl::SimpleAtoi(*value, &parsed) || parsed < 1) return 0;
+  return parsed;
+}
+
+}  // namespace
+
+int ResolveThreadsPerRank(int requested, const EnvLookup& env, int local_size, int hardware_cores) {
+  if (requested > 0) return requested;
+  if (int brain = PositiveIntVar(env, "BRAIN_THREADS_PER_RANK")) return brain;
+  if (int slurm = PositiveIntVar(env, "SLURM_CPUS_PER_TASK")) return slurm;
+  return DefaultThreadsPerRank(0, local_size, hardware_cores);
+}
+
+EnvLookup LauncherEnv(EnvLookup env) {
+  return [env = std::move(env)](const std::string& name) -> std::optional<std::string> {
+    if (absl::StartsWith(name, "SLURM_") && !env("SLURM_STEP_ID")) return std::nullopt;
+    return env(name);
+  };
+}
 
 std::string Device::ToString() const {
   return type == Type::kCpu ? std::string("cpu") : absl::StrCat("cuda:", index);
@@ -40,14 +67,19 @@ absl::StatusOr<std::unique_ptr<World>> World::Create(const WorldOptions& options
   MPI_Comm_size(node_comm, &node_size);
   MPI_Comm_free(&node_comm);
 
+  const EnvLookup env = options.env ? options.env : ProcessEnv();
   ProcessLayout layout{rank, size, node_rank, node_size, "mpi"};
-  if (std::optional<ProcessLayout> env = LayoutFromEnv(ProcessEnv())) {
-    if (env->rank != rank || env->size != size) {
+  if (std::optional<ProcessLayout> launcher = LayoutFromEnv(LauncherEnv(env))) {
+    if (launcher->rank != rank || launcher->size != size) {
+      const char* hint = launcher->source == "slurm"
+                             ? "; srun must start MPI: srun --mpi=pmix (see `srun --mpi=list`), or use "
+                               "mpirun inside the allocation"
+                             : "";
       return absl::FailedPreconditionError(absl::StrFormat(
-          "launcher environment (%s) says rank %d of %d but MPI says rank %d of %d", env->source,
-          env->rank, env->size, rank, size));
+          "launcher environment (%s) says rank %d of %d but MPI says rank %d of %d%s",
+          launcher->source, launcher->rank, launcher->size, rank, size, hint));
     }
-    layout = *env;
+    layout = *launcher;
   }
   world->layout_ = layout;
 
@@ -56,7 +88,7 @@ absl::StatusOr<std::unique_ptr<World>> World::Create(const WorldOptions& options
   world->hostname_ = host;
 
   const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  world->num_threads_ = DefaultThreadsPerRank(options.threads_per_rank, layout.local_size, cores);
+  world->num_threads_ = ResolveThreadsPerRank(options.threads_per_rank, env, layout.local_size, cores);
   torch::set_num_threads(world->num_threads_);
 
   if (torch::cuda::is_available() && torch::cuda::device_count() > 0) {
@@ -76,6 +108,28 @@ std::string World::Describe() const {
   return absl::StrFormat("rank %d/%d (local %d/%d via %s) on %s: %s, %d thread%s", rank(), size(),
                          local_rank(), local_size(), layout_.source, hostname_, device_.ToString(),
                          num_threads_, num_threads_ == 1 ? "" : "s");
+}
+
+std::string World::PlacementReport() const {
+  // Variable-length lines: gather the lengths, then the bytes.
+  const std::string mine = Describe();
+  int length = static_cast<int>(mine.size());
+  std::vector<int> lengths(is_main() ? size() : 0);
+  MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_);
+  std::vector<int> offsets(lengths.size());
+  int total = 0;
+  for (size_t r = 0; r < lengths.size(); ++r) {
+    offsets[r] = total;
+    total += lengths[r];
+  }
+  std::string all(static_cast<size_t>(total), '\0');
+  MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
+              comm_);
+  std::string report;
+  for (size_t r = 0; r < lengths.size(); ++r) {
+    absl::StrAppend(&report, absl::string_view(all).substr(offsets[r], lengths[r]), "\n");
+  }
+  return report;
 }
 
 }  // namespace brain::distributed

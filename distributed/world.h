@@ -19,13 +19,29 @@ struct Device {
 };
 
 struct WorldOptions {
-  int threads_per_rank = 0;  // 0 = hardware cores / local ranks
+  // 0 = BRAIN_THREADS_PER_RANK (set by launch/brainrun), else SLURM_CPUS_PER_TASK, else hardware cores /
+  // local ranks (see ResolveThreadsPerRank).
+  int threads_per_rank = 0;
+  // Where launcher variables are read from; empty = the process environment. Tests inject their own.
+  EnvLookup env;
 };
+
+// Threads per rank: `requested` when positive, else a positive BRAIN_THREADS_PER_RANK, else a positive
+// SLURM_CPUS_PER_TASK, else max(1, hardware_cores / local_size).
+int ResolveThreadsPerRank(int requested, const EnvLookup& env, int local_size, int hardware_cores);
+
+// The environment as seen for rank discovery: Slurm's task variables (SLURM_PROCID, ...) describe this
+// process only inside a job step (srun sets SLURM_STEP_ID); a batch script, and a plain process run from
+// it, sees SLURM_PROCID=0 and SLURM_NTASKS of the whole job, so outside a step they are hidden.
+EnvLookup LauncherEnv(EnvLookup env);
 
 class World {
  public:
   // Initialises MPI (unless already initialised), reads the layout, picks the device and sets the
   // LibTorch thread count. MPI is finalised when the World is destroyed, if it was initialised here.
+  // The layout comes from Open MPI's variables (mpirun), else Slurm's (srun), else MPI itself; when the
+  // launcher's rank/size disagree with MPI's (e.g. `srun --mpi=none`), Create fails and says how to
+  // launch instead.
   static absl::StatusOr<std::unique_ptr<World>> Create(const WorldOptions& options = {});
   ~World();
   World(const World&) = delete;
@@ -42,8 +58,12 @@ class World {
   const std::string& hostname() const { return hostname_; }
   MPI_Comm comm() const { return comm_; }
 
-  // "rank 1/2 (local 1/2) on host: cpu, 1 thread" — for startup logs.
+  // "rank 1/2 (local 1/2 via openmpi) on host: cpu, 1 thread" — for startup logs.
   std::string Describe() const;
+
+  // Collective over comm(): every rank's Describe() line, in rank order, one per line, on rank 0 (the
+  // host and device map to print at start); an empty string on the other ranks.
+  std::string PlacementReport() const;
 
  private:
   World() = default;

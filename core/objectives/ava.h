@@ -12,7 +12,8 @@ namespace brain::objectives {
 
 // Batch fields: Q (q_values [S, T], or q_logits [S, T, V] + target_ids), mask, reward_mu and
 // reward_log_sigma ([S, L] with response_positions, or [S, T] per transition), attention +
-// attention_mask when reward_weights is not OFF. AVA-p: row p chosen, row P + p rejected.
+// attention_mask (or the model-reduced reward_weights [S, L]) when reward_weights is not OFF. AVA-p:
+// row p chosen, row P + p rejected.
 // AVA-d loss −Σ_y F(y) / N; AVA-p loss −Σ_pairs F_p / N − η Σ_pairs C / N_pairs, with N the step's
 // token count (TOKEN_MEAN, both sequences of a pair) or sequence count (SEQUENCE_MEAN).
 // Metrics: loss, tokens, sequences, pairs, dropped, like_mean, kl_mean, td_mean (per token),

@@ -51,8 +51,10 @@ TqrTransitions ReadTransitions(const Batch& batch, const AvaConfig& config) {
   const bool by_position = batch.response_positions.defined();
   const AvaConfig::RewardWeights weights = config.reward_weights();
   const bool weighted = weights == AvaConfig::MU || weights == AvaConfig::MU_AND_Q;
-  if (weighted && (!batch.attention.defined() || !by_position)) {
-    throw std::invalid_argument("ava: reward_weights MU/MU_AND_Q needs `attention` and `response_positions`");
+  const bool has_weights = batch.reward_weights.defined() || batch.attention.defined();
+  if (weighted && (!has_weights || !by_position)) {
+    throw std::invalid_argument(
+        "ava: reward_weights MU/MU_AND_Q needs `attention` (or `reward_weights`) and `response_positions`");
   }
 
   // Reward head per transition: NEXT_STATE reads the position of y_t, STATE the one before it.
@@ -91,8 +93,10 @@ TqrTransitions ReadTransitions(const Batch& batch, const AvaConfig& config) {
   const torch::Tensor last = LastTransition(tr.mask).unsqueeze(1);  // [S, 1]
   if (weighted) {
     const torch::Tensor w =
-        RewardWeights(batch.attention, batch.attention_mask.defined() ? batch.attention_mask
-                                                                      : torch::ones_like(batch.reward_mu));
+        batch.reward_weights.defined()
+            ? batch.reward_weights
+            : RewardWeights(batch.attention, batch.attention_mask.defined() ? batch.attention_mask
+                                                                            : torch::ones_like(batch.reward_mu));
     mu = mu * AtPositions(w, mu_index);
     if (weights == AvaConfig::MU_AND_Q) q = q * AtPositions(w, batch.response_positions - 1);
     const torch::Tensor last_pos = batch.response_positions.gather(1, last);

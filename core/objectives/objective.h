@@ -40,6 +40,7 @@ struct Batch {
   torch::Tensor reward_log_sigma;    // reward head log σ, same shape as reward_mu (clamped to [−5, 5])
   torch::Tensor response_positions;  // [S, T] int64 position of y_t in the L positions (when [S, L])
   torch::Tensor attention;           // [S, L, L] last layer's causal attention, averaged over heads
+  torch::Tensor reward_weights;      // [S, L] w_j already reduced from `attention` (the model computes it)
   torch::Tensor attention_mask;      // [S, L] 1 on non-pad query positions
 };
 

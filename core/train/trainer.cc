@@ -79,6 +79,7 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
   for (const auto& p : model.parameters()) {
     if (p.requires_grad()) params.push_back(p);
   }
+  for (const auto& p : task.ExtraTrainedParameters()) params.push_back(p);
   PolicyOptimizer optimizer(params, comm, opt, config.distributed(), plan.total_steps());
   TrainerCheckpoint checkpoint(config, comm, options.run_dir);
   TrainerResult result;

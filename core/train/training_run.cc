@@ -13,6 +13,7 @@
 #include "core/data/datasets.h"
 #include "core/objectives/registry.h"
 #include "core/tokenizer/tokenizer.h"
+#include "core/train/ava_task.h"
 #include "core/train/brain_task.h"
 #include "core/train/hf_export.h"
 #include "core/train/model_source.h"
@@ -132,8 +133,33 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       return std::unique_ptr<TrainingTask>(
           new BrainTask(c, s.comm, s.run_dir, std::move(models), std::move(prompts), *sampling, s.pad_id));
     }
-    case config::ExperimentConfig::kAva:
-      return absl::UnimplementedError("ava: the AVA training pipeline is not built yet (tracked in issue #8)");
+    case config::ExperimentConfig::kAva: {
+      if (c.ava().q_form() == config::AvaConfig::FRESH_HEAD) {
+        return absl::UnimplementedError("ava.q_form: FRESH_HEAD is not supported by `brain ava` yet "
+                                        "(use TEMPERED_LOGPROB or PROB_LITERAL)");
+      }
+      auto policy = s.Model(c.models().policy(), "models.policy", model::HeadKind::kLanguageModel, false);
+      if (!policy.ok()) return policy.status();
+      std::vector<Demonstration> demonstrations;
+      std::vector<PreferencePair> pairs;
+      if (c.ava().mode() == config::AvaConfig::AVA_D) {
+        auto data = data::ReadDemonstrations(path, c.data(), s.tokenizer);
+        if (!data.ok()) return data.status();
+        ReportSkipped(*data, path, s.comm.rank());
+        for (const auto& e : data->examples) {
+          demonstrations.push_back({ToTokens(e.prompt_ids), ToTokens(e.response_ids)});
+        }
+      } else {
+        auto data = data::ReadPreferences(path, c.data(), s.tokenizer);
+        if (!data.ok()) return data.status();
+        ReportSkipped(*data, path, s.comm.rank());
+        for (const auto& e : data->examples) {
+          pairs.push_back({ToTokens(e.prompt_ids), ToTokens(e.chosen_ids), ToTokens(e.rejected_ids), e.margin});
+        }
+      }
+      return std::unique_ptr<TrainingTask>(
+          new AvaTask(c.ava(), *policy, std::move(demonstrations), std::move(pairs), s.pad_id));
+    }
     default:
       return absl::InvalidArgumentError("algorithm: no algorithm chosen");
   }
@@ -172,6 +198,7 @@ absl::StatusOr<TrainingRunOutcome> RunTraining(const config::ExperimentConfig& c
     case config::ExperimentConfig::kSft: trainer_options.label = "sft"; break;
     case config::ExperimentConfig::kRewardModel: trainer_options.label = "rm"; break;
     case config::ExperimentConfig::kDpo: trainer_options.label = "dpo"; break;
+    case config::ExperimentConfig::kAva: trainer_options.label = "ava"; break;
     case config::ExperimentConfig::kBrain:
       trainer_options.label = "align";
       trainer_options.rounds = config.brain().num_rounds();
@@ -186,7 +213,10 @@ absl::StatusOr<TrainingRunOutcome> RunTraining(const config::ExperimentConfig& c
   if (!result->preempted) {
     outcome.export_dir = run_dir + "/export";
     absl::Status exported = absl::OkStatus();
-    if (comm.rank() == 0) exported = ExportHfDirectory((*task)->trained_model(), tokenizer_dir, outcome.export_dir);
+    if (comm.rank() == 0) {
+      exported = ExportHfDirectory((*task)->trained_model(), tokenizer_dir, outcome.export_dir);
+      if (exported.ok()) exported = (*task)->ExportExtras(outcome.export_dir);
+    }
     if (auto status = AgreeOnStatus(comm, exported); !status.ok()) return status;
   }
   return outcome;

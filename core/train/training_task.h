@@ -50,6 +50,11 @@ class TrainingTask {
   // Writes the trained model's outputs into batch.inputs, with autograd (token log-probs or rewards).
   virtual void Forward(TrainBatch& batch) = 0;
 
+  // Parameters trained beside trained_model()'s (AVA's reward head); they join the optimiser.
+  virtual std::vector<torch::Tensor> ExtraTrainedParameters() { return {}; }
+  // Writes task-specific files into the finished run's HF export directory (AVA: the reward head).
+  virtual absl::Status ExportExtras(const std::string& /*dir*/) { return absl::OkStatus(); }
+
   // Extra state for checkpoints: tensors saved with the model by rank 0 (e.g. BRAIn's proposal when it
   // lags the policy), restored before the first round of a resumed run.
   virtual std::map<std::string, torch::Tensor> ExtraModelTensors() { return {}; }

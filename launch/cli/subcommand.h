@@ -13,7 +13,7 @@ namespace brain::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;          // the work failed (bad input, I/O, runtime error)
 inline constexpr int kExitUsage = 2;            // bad command line
-inline constexpr int kExitNotImplemented = 3;   // the subcommand exists but is not built yet
+// 75 (train::kExitPreempted): a training run checkpointed on request (SIGUSR1/SIGTERM); rerun to resume.
 
 struct Subcommand {
   std::string name;

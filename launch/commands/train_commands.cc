@@ -1,4 +1,4 @@
-// `brain sft`, `brain rm`, `brain dpo`, `brain align`: config-driven training runs.
+// `brain sft`, `brain rm`, `brain dpo`, `brain align`, `brain ava`: config-driven training runs.
 #include <mpi.h>
 
 #include <cstdio>
@@ -66,7 +66,11 @@ int RunTrainingCommand(const ParsedArgs& args, const std::string& verb, Algorith
     ReportError(verb, outcome.status());
     return kExitFailure;
   }
-  if (outcome->trainer.preempted) return train::kExitPreempted;
+  if (outcome->trainer.preempted) {
+    // mpirun kills the other ranks once one exits non-zero: leave together, after everything is written.
+    runtime->comm->Barrier();
+    return train::kExitPreempted;
+  }
   if (runtime->world->rank() == 0) {
     std::fprintf(stderr, "[%s] done: %lld steps in %.1f s%s; model: %s\n", verb.c_str(),
                  static_cast<long long>(outcome->trainer.steps), outcome->trainer.seconds,
@@ -118,6 +122,12 @@ std::vector<Subcommand> TrainingCommands() {
                    "round under samples/, train on whole groups with the self-normalised baseline, refresh the\n"
                    "proposal every brain.proposal_refresh_every rounds (spec §3).",
                    config::ExperimentConfig::kBrain),
+      TrainCommand("ava", "AVA: approximated variational Bayesian inverse RL (AVA-d, AVA-p)",
+                   "Token-level rewards with a TQR model: the policy's LM head as the Q head plus a\n"
+                   "Gaussian reward head; likelihood, prior KL and TD terms, CER (spec §4). ava.mode AVA_D\n"
+                   "trains on demonstrations, AVA_P on preference pairs. export/ holds the LM and\n"
+                   "ava_reward_head.safetensors (mu, log sigma per position).",
+                   config::ExperimentConfig::kAva),
   };
 }
 

@@ -38,9 +38,6 @@ done
 expect "unknown option names it" 2 "unknown option --bogus" -- "$brain" config --bogus 1
 expect "missing required option" 2 "missing required option --config" -- "$brain" config
 
-# A subcommand that is not built yet says so and exits 3 (update this when `ava` lands).
-expect "ava is clearly not implemented" 3 "brain ava: not implemented yet \(tracked in issue #8\)" -- \
-  "$brain" ava --config "$src/configs/ava-gpt2.textproto"
 # Training subcommands check that the config selects their algorithm, and name missing inputs.
 expect "sft refuses a dpo config" 1 "selects algorithm 'dpo', but .brain sft. trains 'sft'" -- \
   "$brain" sft --config "$src/configs/dpo-gpt2.textproto"

@@ -210,6 +210,18 @@ optimizer {{ learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }}""", policy=
         check(p.returncode == 0 and abs(md[0]["loss"] - np.log(2)) < 1e-4,
               "brain dpo (np 2): first loss is log 2 (policy = reference)")
 
+        # ---- AVA-p from the SFT export: the reward head trains beside the policy and is exported
+        ava = config(root, "ava", f"""data {{ train_path: "{root}/pairs.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+ava {{ mode: AVA_P }}
+optimizer {{ learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }}""", policy=f'path: "{export}"')
+        p = brain("ava", "--config", ava)
+        mv = metrics(os.path.join(root, "runs", "ava"))
+        head = os.path.join(root, "runs", "ava", "export", "ava_reward_head.safetensors")
+        check(p.returncode == 0 and len(mv) == 4 and "cer" in mv[-1] and os.path.exists(head),
+              "brain ava (np 2): AVA-p trains, logs CER, exports the reward head")
+        check(os.path.exists(head) and np.abs(load_file(head)["proj.weight"]).max() > 0,
+              "the zero-initialised reward head moved")
+
         # ---- BRAIn: uninterrupted vs SIGUSR1-interrupted and resumed
         rm_export = os.path.join(run_rm, "export")
         align_body = f"""data {{ train_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}

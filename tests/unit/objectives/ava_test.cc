@@ -365,3 +365,28 @@ TEST(AvaGuards, BadSequenceDropsItsPair) {
 
 }  // namespace
 }  // namespace brain::objectives
+
+namespace brain::objectives {
+namespace {
+
+// The trainer passes the model-reduced weights w (CausalLm computes them without materialising Ā):
+// the loss, gradients and rewards equal those computed from the attention probabilities.
+TEST(AvaOptions, PrecomputedRewardWeightsEqualAttention) {
+  for (auto weights : {AvaConfig::MU, AvaConfig::MU_AND_Q}) {
+    AvaConfig c;
+    c.set_mode(AvaConfig::AVA_P);
+    c.set_reward_weights(weights);
+    const Batch from_attention = RandomPositional(11);
+    Batch reduced = from_attention;
+    reduced.attention = torch::Tensor();
+    reduced.reward_weights = RewardWeights(from_attention.attention, from_attention.attention_mask);
+    const AvaObjective ava(c);
+    const double a = ava.Compute(from_attention, {}).loss.item<double>();
+    const double b = ava.Compute(reduced, {}).loss.item<double>();
+    EXPECT_NEAR(a, b, 1e-12) << "reward_weights " << weights;
+    EXPECT_TRUE(torch::allclose(ava.RewardLast(from_attention), ava.RewardLast(reduced), 1e-12, 1e-12));
+  }
+}
+
+}  // namespace
+}  // namespace brain::objectives

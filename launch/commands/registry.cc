@@ -14,7 +14,12 @@ std::vector<OptionSpec> ConfigOptions() {
 
 const std::vector<Subcommand>& AllSubcommands() {
   static const std::vector<Subcommand>* all = [] {
-    auto* list = new std::vector<Subcommand>(PlannedCommands());
+    auto* list = new std::vector<Subcommand>(TrainingCommands());
+    list->push_back(DemoCommand());
+    list->push_back(ExportCommand());
+    list->push_back(EvalCommand());
+    list->push_back(SampleCommand());
+    list->push_back(ScoreCommand());
     list->push_back(TokenizeCommand());
     list->push_back(CreateModelCommand());
     list->push_back(ConfigCommand());

@@ -4,23 +4,18 @@
 #     and `brain version` run straight from the batch shell (no job step) is a 1-rank job
 #  2. mpirun.sbatch: the same under mpirun inside the allocation; ranks report via openmpi
 #  3. single-node.sbatch: `brain create-model` then `brain tokenize` (stdin from sbatch --input)
-#  4. preemption (srun and mpirun templates): SIGUSR1 to the batch shell -> forwarded -> checkpoint,
-#     exit 75 -> requeued under the same job id -> resumes from the checkpoint in runs/<name>-<id> and
-#     finishes every step exactly once.
+#  4. preemption (srun and mpirun templates), a real `brain sft`: SIGUSR1 to the batch shell -> forwarded
+#     -> checkpoint, exit 75 -> requeued under the same job id -> resumes from the checkpoint in
+#     runs/<name>-<id>, logs every step exactly once and exports the model.
 #  5. a real time limit (--time=1): Slurm's own --signal warning from the template triggers the requeue.
 # usage: slurm_test.sh BRAIN_BINARY SOURCE_DIR
 set -uo pipefail
 brain="$(realpath "$1")"; src="$(realpath "$2")"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 python="${BRAIN_VENV:-$HOME/.cache/brain/venv}/bin/python"
-# The job the preemption test runs: TEMPORARY stand-in following the trainer's contract (exit 75 after
-# a checkpoint on SIGUSR1/SIGTERM, resume from output_dir). When `brain sft` lands, swap in e.g.
-#   RESUME_BIN="$brain"; RESUME_ARGS=(sft --config "$src/configs/sft-tiny.textproto")
-# and make check_resume below read the trainer's step log instead of the stand-in's journal.
-RESUME_BIN="$here/standin_trainer.sh"
-RESUME_ARGS=(sft --steps 40 --step-seconds 0.25)
-RESUME_STEPS=40
-TIMELIMIT_ARGS=(sft --steps 100000 --step-seconds 0.25)  # a run longer than the 1-minute limit
+# The job the preemption tests run: a real `brain sft` of a tiny GPT-2 (GPT-2's tokenizer) on a few
+# demonstrations, written below; the template adds --set output_dir=runs/<name>-<job id>.
+RESUME_STEPS=300
 
 source "$here/local_slurm.sh"
 trap 'slurm_stop' EXIT
@@ -33,6 +28,23 @@ slurm_start || { echo "FAIL: could not start a local Slurm cluster"; exit 1; }
 submit="$LOCAL_SLURM_DIR/submit"
 mkdir -p "$submit" && cd "$submit" || exit 1
 export BRAIN="$brain" BRAIN_HOME="$src"
+for i in $(seq 1 32); do
+  printf '{"prompt": "Question %d:", "response": " The answer is %d."}\n' "$i" "$((i * 7))"
+done >"$submit/demos.jsonl"
+write_sft_config() {  # FILE MAX_STEPS
+  cat >"$1" <<EOF
+models { policy { preset: "gpt2-tiny" } tokenizer: "$src/../shared/data/gpt2" max_seq_len: 64 }
+data { train_path: "$submit/demos.jsonl" max_prompt_tokens: 16 max_response_tokens: 16 }
+sft {}
+optimizer { learning_rate: 1e-3 max_steps: $2 micro_batch_size: 2 }
+checkpoint { every_steps: 0 keep_last: 2 }
+logging { every_steps: 1 progress: false tensorboard: false }
+EOF
+}
+write_sft_config "$submit/sft.textproto" "$RESUME_STEPS"
+write_sft_config "$submit/sft-long.textproto" 1000000  # longer than the 1-minute time limit
+RESUME_ARGS=(sft --config "$submit/sft.textproto")
+TIMELIMIT_ARGS=(sft --config "$submit/sft-long.textproto")
 
 # Runs one template to completion; sets job, out (its log) and state.
 run_job() {  # TIMEOUT sbatch-args...
@@ -108,14 +120,14 @@ fi
 
 # ---- 4. preemption: SIGUSR1 -> checkpoint -> exit 75 -> requeue -> resume (srun, then mpirun)
 check_resume() {  # TEMPLATE NAME
-  job="$(BRAIN="$RESUME_BIN" sbatch --parsable --ntasks-per-node=2 --job-name="$2" \
+  job="$(sbatch --parsable --ntasks-per-node=2 --job-name="$2" \
     "$src/launch/slurm/$1" "${RESUME_ARGS[@]}")" || { fail "sbatch $1"; return; }
   run_dir="$submit/runs/$2-$job"
   out="$submit/$2-$job.out"
   state="$(slurm_wait_state "$job" RUNNING 30)" || { fail "resume job $job never ran: $state"; show "$out"; return; }
-  # Let each rank finish a few steps, then warn the batch shell exactly as --signal=B:USR1@N does.
-  local deadline=$((SECONDS + 30))
-  until [[ "$(cat "$run_dir/steps.rank1" 2>/dev/null | wc -l)" -ge 4 ]]; do
+  # Let the run finish a few steps, then warn the batch shell exactly as --signal=B:USR1@N does.
+  local deadline=$((SECONDS + 60))
+  until [[ "$(cat "$run_dir/metrics.jsonl" 2>/dev/null | wc -l)" -ge 4 ]]; do
     ((SECONDS < deadline)) || { fail "resume job $job made no progress"; show "$out"; return; }
     sleep 0.2
   done
@@ -136,29 +148,27 @@ check_resume() {  # TEMPLATE NAME
   [[ "$state" == COMPLETED && "$(slurm_job_field "$job" ExitCode)" == 0:0 ]] ||
     { fail "resumed job $job ended $state"; show "$out"; return; }
   grep -q 'received SIGUSR1: forwarding' "$out" && grep -q 'status 75 after SIGUSR1' "$out" &&
-    grep -q 'checkpointed at step [0-9]*, exiting 75$' "$out" &&
+    grep -q 'preempted: checkpoint at step [0-9]* written' "$out" &&
     grep -q "requeueing job $job" "$out" ||
-    { fail "job $job log lacks the forward/75/requeue sequence"; show "$out"; return; }
-  local rank k
-  for rank in 0 1; do
-    # (mpirun may drop the last output lines of ranks it ends after the first exit 75, so the
-    # checkpoint step is read from the resumed run.)
-    k="$(sed -n "s/^standin rank $rank: resumed from step \([0-9]*\)$/\1/p" "$out")"
-    [[ -n "$k" ]] && ((k > 0 && k < RESUME_STEPS)) ||
-      { fail "rank $rank: did not resume from a mid-run checkpoint"; show "$out"; return; }
-    # Every step ran exactly once across both runs: 1..N in order.
-    if ! diff -q <(seq 1 "$RESUME_STEPS") "$run_dir/steps.rank$rank" >/dev/null; then
-      fail "rank $rank: steps journal is not 1..$RESUME_STEPS"; show "$run_dir/steps.rank$rank"; return
-    fi
-  done
-  pass "$1: SIGUSR1 -> checkpoint at step $k -> exit 75 -> requeued job $job -> resumed, steps 1..$RESUME_STEPS once"
+    { fail "job $job log lacks the forward/checkpoint/75/requeue sequence"; show "$out"; return; }
+  local k
+  k="$(sed -n 's/^\[train\] resumed from .* (step \([0-9]*\))$/\1/p' "$out" | head -1)"
+  [[ -n "$k" ]] && ((k > 0 && k < RESUME_STEPS)) ||
+    { fail "job $job did not resume from a mid-run checkpoint"; show "$out"; return; }
+  # Every step is logged exactly once across both incarnations.
+  if ! diff -q <(seq 1 "$RESUME_STEPS") <("$python" -c 'import json, sys
+for line in open(sys.argv[1]): print(json.loads(line)["step"])' "$run_dir/metrics.jsonl") >/dev/null; then
+    fail "job $job: metrics.jsonl steps are not 1..$RESUME_STEPS"; return
+  fi
+  [[ -f "$run_dir/export/model.safetensors" ]] || { fail "job $job: no export after the resumed run"; return; }
+  pass "$1: brain sft: SIGUSR1 -> checkpoint at step $k -> exit 75 -> requeued job $job -> resumed, steps 1..$RESUME_STEPS logged once"
 }
 check_resume single-node.sbatch resume
 check_resume mpirun.sbatch resume-mpirun
 
 # ---- 5. a real time-limit warning: --time=1 with the template's own `--signal=B:USR1@300` line makes
 # slurmctld warn the batch shell at its next periodic limit check (within ~30 s here).
-job="$(BRAIN="$RESUME_BIN" sbatch --parsable --ntasks-per-node=2 --time=1 --job-name=timelimit \
+job="$(sbatch --parsable --ntasks-per-node=2 --time=1 --job-name=timelimit \
   "$src/launch/slurm/single-node.sbatch" "${TIMELIMIT_ARGS[@]}")"
 out="$submit/timelimit-$job.out"
 deadline=$((SECONDS + 75))

@@ -65,6 +65,7 @@ ForwardOutput CausalLm::Forward(const torch::Tensor& input_ids, const torch::Ten
   std::optional<CudaAutocastScope> autocast;
   if (input_ids.is_cuda() && autocast_dtype_ != torch::kFloat32) autocast.emplace(autocast_dtype_);
 
+  if (hooks_.before_forward) hooks_.before_forward();
   KvCache* cache = options.cache;
   torch::Tensor positions = options.position_ids;
   if (!positions.defined()) {
@@ -127,6 +128,22 @@ void CausalLm::InitializeWeights(uint64_t seed) {
 std::optional<std::string> CausalLm::CanonicalKey(const std::string& key) const {
   if (key == "lm_head.weight" && !lm_head_) return std::nullopt;  // tied: the embedding is the head
   return key;
+}
+
+std::vector<NamedParameters> CausalLm::ParameterBlocks() {
+  const std::string prefix = config_.family == ModelFamily::kGpt2 ? "transformer.h." : "model.layers.";
+  std::vector<NamedParameters> blocks(config_.num_layers + 1);
+  for (auto& item : named_parameters(/*recurse=*/true)) {
+    const std::string& name = item.key();
+    size_t layer = blocks.size() - 1;
+    if (absl::StartsWith(name, prefix)) {
+      const size_t dot = name.find('.', prefix.size());
+      layer = std::stoul(name.substr(prefix.size(), dot - prefix.size()));
+      TORCH_CHECK(layer + 1 < blocks.size(), "ParameterBlocks: ", name, " names a layer >= num_layers");
+    }
+    blocks[layer].emplace_back(name, item.value());
+  }
+  return blocks;
 }
 
 std::shared_ptr<CausalLm> CreateModel(const ModelConfig& config) {

@@ -5,9 +5,12 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/model/attention.h"
 #include "core/model/kv_cache.h"
@@ -26,6 +29,17 @@ struct ForwardOptions {
   KvCache* cache = nullptr;        // append to and attend over this cache
   bool attention_weights = false;  // also compute ForwardOutput::attention_weights
 };
+
+// Optional callbacks around the blocks of Forward (e.g. stage-3 sharding gathers a block's parameters before
+// it runs and frees them after). Unset members are skipped; without hooks Forward is unchanged.
+struct BlockHooks {
+  std::function<void()> before_forward;                                   // before the embeddings
+  std::function<void(int64_t layer)> before_layer;                        // before transformer layer `layer`
+  std::function<void(int64_t layer, torch::Tensor& output)> after_layer;  // with the layer's output
+};
+
+// Named parameters of one block, in named_parameters() order.
+using NamedParameters = std::vector<std::pair<std::string, torch::Tensor>>;
 
 class CausalLm : public torch::nn::Module {
  public:
@@ -55,6 +69,13 @@ class CausalLm : public torch::nn::Module {
   // The parameter name a checkpoint key maps to, or nullopt for keys to ignore (buffers, tied lm_head).
   virtual std::optional<std::string> CanonicalKey(const std::string& key) const;
 
+  // The parameters grouped by block: element l < num_layers holds transformer layer l, the last element
+  // everything else (embeddings, final norm, heads). Every parameter appears exactly once.
+  std::vector<NamedParameters> ParameterBlocks();
+
+  void SetBlockHooks(BlockHooks hooks) { hooks_ = std::move(hooks); }
+  const BlockHooks& block_hooks() const { return hooks_; }
+
   // GPU only: run Forward under autocast to this dtype (kBFloat16 / kHalf); kFloat32 turns it off.
   void SetAutocastDtype(torch::Dtype dtype) { autocast_dtype_ = dtype; }
 
@@ -67,11 +88,19 @@ class CausalLm : public torch::nn::Module {
   virtual torch::Tensor EmbeddingWeight() const = 0;
   // Registers `lm_head` (untied LM) and/or `score` (sequence classification) on this module.
   void RegisterHeads();
+  // Backbone calls these around every layer.
+  void BeforeLayer(int64_t layer) {
+    if (hooks_.before_layer) hooks_.before_layer(layer);
+  }
+  void AfterLayer(int64_t layer, torch::Tensor& output) {
+    if (hooks_.after_layer) hooks_.after_layer(layer, output);
+  }
 
   ModelConfig config_;
   Dense lm_head_{nullptr};
   Dense score_{nullptr};
   torch::Dtype autocast_dtype_ = torch::kFloat32;
+  BlockHooks hooks_;
 };
 
 // Builds the family named by config.family (weights uninitialised; call InitializeWeights or load).

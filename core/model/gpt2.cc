@@ -51,6 +51,7 @@ ForwardOutput Gpt2Lm::Backbone(const torch::Tensor& input_ids, const torch::Tens
   ForwardOutput out;
   auto x = wte_->forward(input_ids) + wpe_->forward(positions);
   for (size_t l = 0; l < blocks_.size(); ++l) {
+    BeforeLayer(static_cast<int64_t>(l));
     Block& b = blocks_[l];
     const auto qkv = b.c_attn->forward(b.ln_1->forward(x)).split(d, -1);
     auto heads = [&](const torch::Tensor& y) {
@@ -66,6 +67,7 @@ ForwardOutput Gpt2Lm::Backbone(const torch::Tensor& input_ids, const torch::Tens
     const auto a = CausalAttention(q, k, v, mask).transpose(1, 2).reshape({batch, t, d});
     x = x + b.attn_proj->forward(a);
     x = x + b.mlp_proj->forward(Activation(c.activation, b.c_fc->forward(b.ln_2->forward(x))));
+    AfterLayer(static_cast<int64_t>(l), x);
   }
   out.hidden = ln_f_->forward(x);
   return out;

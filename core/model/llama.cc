@@ -68,6 +68,7 @@ ForwardOutput LlamaLm::Backbone(const torch::Tensor& input_ids, const torch::Ten
   const auto [cos, sin] = RopeTables(RopeInverseFrequencies(c, positions.device()), positions);
   auto x = embed_->forward(input_ids);
   for (size_t l = 0; l < blocks_.size(); ++l) {
+    BeforeLayer(static_cast<int64_t>(l));
     Block& b = blocks_[l];
     const auto h = b.input_norm->forward(x);
     auto heads = [&](const torch::Tensor& y, int64_t n) {
@@ -85,6 +86,7 @@ ForwardOutput LlamaLm::Backbone(const torch::Tensor& input_ids, const torch::Ten
     x = x + b.o->forward(a);
     const auto m = b.post_norm->forward(x);
     x = x + b.down->forward(Activation(c.activation, b.gate->forward(m)) * b.up->forward(m));
+    AfterLayer(static_cast<int64_t>(l), x);
   }
   out.hidden = norm_->forward(x);
   return out;

@@ -1,0 +1,36 @@
+// Stage-3 glue for CausalLm: shards a model's parameters per block and gathers them around each block.
+// Lives above distributed/ (which knows nothing of models); header-only: link brain_model and
+// brain_distributed.
+#pragma once
+
+#include <memory>
+
+#include "core/model/causal_lm.h"
+#include "distributed/sharded_parameters.h"
+
+namespace brain::distributed {
+
+// Shards `lm` (blocks: its transformer layers, then the rest — embeddings, final norm, heads) and sets
+// its block hooks: the rest is gathered when Forward starts and stays gathered (Logits, Score and
+// LmHeadWeight use it) until its gradients were reduced, FinishGradients or ReleaseAll; each layer is
+// gathered just before it runs and released after (re-gathered for its backward). Frozen models (no
+// parameter requires grad, e.g. the SFT prior or the reward model) call ReleaseAll() after the logits or
+// scores of a batch. The returned object must outlive the hooks' use; ClearStage3 removes them.
+inline std::unique_ptr<ShardedParameters> ShardStage3(model::CausalLm& lm, Communicator& comm) {
+  std::vector<model::NamedParameters> blocks = lm.ParameterBlocks();
+  const int rest = static_cast<int>(blocks.size()) - 1;
+  auto sharded = std::make_unique<ShardedParameters>(std::move(blocks), comm);
+  ShardedParameters* sp = sharded.get();
+  model::BlockHooks hooks;
+  hooks.before_forward = [sp, rest] { sp->Gather(rest); };
+  hooks.before_layer = [sp](int64_t layer) { sp->Gather(static_cast<int>(layer)); };
+  hooks.after_layer = [sp](int64_t layer, torch::Tensor& output) {
+    sp->AfterBlock(static_cast<int>(layer), output);
+  };
+  lm.SetBlockHooks(std::move(hooks));
+  return sharded;
+}
+
+inline void ClearStage3(model::CausalLm& lm) { lm.SetBlockHooks({}); }
+
+}  // namespace brain::distributed

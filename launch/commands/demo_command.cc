@@ -52,7 +52,7 @@ Subcommand DemoCommand() {
       "vowels a, e, i in a response of letters), trains a tiny SFT model, a Bradley-Terry reward\n"
       "model on gold-labelled pairs, then BRAIn and DPO from the SFT model with matched budgets, and\n"
       "prints gold reward, win rate vs SFT, KL to SFT and time per method. Needs no downloads; about\n"
-      "two minutes on 2 CPU cores with mpirun -np 2. Configs: CONFIGS/demo-sft, demo-rm, demo (BRAIn)\n"
+      "ten seconds on 2 CPU cores with mpirun -np 2. Configs: CONFIGS/demo-sft, demo-rm, demo (BRAIn)\n"
       "and demo-dpo .textproto.";
   cmd.usage = "mpirun -np 2 brain demo [--out DIR] [--configs DIR]";
   cmd.options = {{"out", "DIR", "run directory (default runs/demo); a rerun resumes finished stages"},

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""End-to-end training pipelines under `mpirun -np 2`: sft, rm, dpo, align, eval, export.
+"""End-to-end training pipelines under `mpirun -np 2`: sft, rm, dpo, ava, align, eval, export.
 
 Real processes, real files: a byte-level tokenizer and JSONL data written here, tiny GPT-2 presets.
 Checks, each able to fail:
   - every subcommand finishes, writes metrics.jsonl, checkpoints and an HF export;
-  - SFT lowers its loss; the export loads in transformers with logits equal to brain's own forward
-    (model_driver) and weights equal to the final checkpoint's;
+  - SFT lowers its loss (also with bf16 parameters and fp32 master weights); the export loads in
+    transformers with logits equal to brain's own forward (model_driver) and weights equal to the final
+    checkpoint's; the reward model's export scores equally in transformers; AVA exports its reward head;
   - kill-and-resume (--stop-after-steps, and SIGUSR1 to mpirun) ends bitwise equal to an uninterrupted
     run (model and optimiser shards), for SFT and for BRAIn (whose round samples are cached);
   - a newest checkpoint without DONE is skipped with a warning and the previous one is used;
@@ -185,6 +186,20 @@ optimizer {{ learning_rate: 3e-3 schedule: COSINE warmup_steps: 1 max_steps: 6 m
               "checkpoint without DONE skipped with a warning naming it; resumed from the previous one")
         check(same_files(final_checkpoint(run), final_checkpoint(run_c), shard_names(final_checkpoint(run))),
               "...and the run ends bitwise equal")
+
+        # ---- bf16 parameters train with fp32 master weights and moments
+        sft_bf16 = config(root, "sft_bf16", sft_body)
+        p = brain("sft", "--config", sft_bf16, "--set", "models.dtype=BFLOAT16")
+        run_bf = os.path.join(root, "runs", "sft_bf16")
+        if p.returncode == 0:
+            from safetensors.torch import load_file as load_t
+            shard = load_t(os.path.join(final_checkpoint(run_bf), "optimizer_rank_00000.safetensors"))
+            weights = load_t(os.path.join(run_bf, "export", "model.safetensors"))
+            mb = metrics(run_bf)
+        check(p.returncode == 0 and mb[-1]["loss"] < mb[0]["loss"] and
+              all(t.dtype == torch.bfloat16 for t in weights.values()) and
+              all(shard[k].dtype == torch.float32 for k in ("master", "exp_avg", "exp_avg_sq")),
+              "bf16 SFT: loss falls, bf16 export, fp32 master weights and moments")
 
         # ---- a different config on a run directory with checkpoints is refused
         p = brain("sft", "--config", sft_b, "--set", "optimizer.learning_rate=1e-3", check_rc=1)

@@ -4,6 +4,8 @@
 #include <mpi.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace brain::cli {
@@ -28,6 +30,13 @@ absl::StatusOr<CommandRuntime> StartRuntime(const config::DistributedConfig& dis
     }
   }
   return runtime;
+}
+
+bool LauncherRankZero() {
+  for (const char* name : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "SLURM_PROCID"}) {
+    if (const char* value = std::getenv(name)) return std::string(value) == "0";
+  }
+  return true;
 }
 
 void ReportError(const std::string& verb, const absl::Status& status) {

@@ -21,6 +21,11 @@ struct CommandRuntime {
 // rank (host, device, threads) to stderr.
 absl::StatusOr<CommandRuntime> StartRuntime(const config::DistributedConfig& distributed, const std::string& verb);
 
+// Before MPI is initialised: whether this process is rank 0 according to the launcher's variables
+// (Open MPI, PMIx, Slurm); true when none is set. Errors found before the World exists (e.g. a bad
+// config, which every rank reads) are printed by rank 0 only.
+bool LauncherRankZero();
+
 // "brain VERB: message" on stderr — except for the Aborted status a rank gets when another rank failed
 // (that rank prints the cause).
 void ReportError(const std::string& verb, const absl::Status& status);

@@ -67,7 +67,9 @@ int Run(const ParsedArgs& args) {
   }
   auto config = config::LoadConfigFile(args.Get("config"), args.GetAll("set"));
   if (!config.ok()) {
-    std::fprintf(stderr, "brain eval: invalid config\n%s\n", std::string(config.status().message()).c_str());
+    if (LauncherRankZero()) {
+      std::fprintf(stderr, "brain eval: invalid config\n%s\n", std::string(config.status().message()).c_str());
+    }
     return kExitFailure;
   }
   auto runtime = StartRuntime(config->distributed(), "eval");

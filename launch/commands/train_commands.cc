@@ -30,20 +30,26 @@ const char* AlgorithmField(Algorithm algorithm) {
 
 int RunTrainingCommand(const ParsedArgs& args, const std::string& verb, Algorithm expected) {
   int64_t stop_after = 0;
-  if (args.Has("stop-after-steps") && (!absl::SimpleAtoi(args.Get("stop-after-steps"), &stop_after) || stop_after < 1)) {
+  if (args.Has("stop-after-steps") &&
+      (!absl::SimpleAtoi(args.Get("stop-after-steps"), &stop_after) || stop_after < 1)) {
     std::fprintf(stderr, "brain %s: --stop-after-steps: expected a positive integer, got '%s'\n", verb.c_str(),
                  args.Get("stop-after-steps").c_str());
     return kExitUsage;
   }
   auto config = config::LoadConfigFile(args.Get("config"), args.GetAll("set"));
   if (!config.ok()) {
-    std::fprintf(stderr, "brain %s: invalid config\n%s\n", verb.c_str(), std::string(config.status().message()).c_str());
+    if (LauncherRankZero()) {
+      std::fprintf(stderr, "brain %s: invalid config\n%s\n", verb.c_str(),
+                   std::string(config.status().message()).c_str());
+    }
     return kExitFailure;
   }
   if (config->algorithm_case() != expected) {
-    std::fprintf(stderr, "brain %s: %s: the config selects algorithm '%s', but `brain %s` trains '%s' (set %s { ... })\n",
-                 verb.c_str(), args.Get("config").c_str(), AlgorithmField(config->algorithm_case()), verb.c_str(),
-                 AlgorithmField(expected), AlgorithmField(expected));
+    if (LauncherRankZero()) {
+      std::fprintf(stderr, "brain %s: %s: the config selects algorithm '%s', but `brain %s` trains '%s' (set %s { ... })\n",
+                   verb.c_str(), args.Get("config").c_str(), AlgorithmField(config->algorithm_case()),
+                   verb.c_str(), AlgorithmField(expected), AlgorithmField(expected));
+    }
     return kExitFailure;
   }
   auto runtime = StartRuntime(config->distributed(), verb);

@@ -68,6 +68,7 @@ absl::StatusOr<int64_t> BrainTask::BeginRound(int64_t round, const std::vector<i
 absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std::vector<int64_t>& units) {
   RoundSamples s;
   s.slots = units;
+  if (units.empty()) return s;  // more ranks than the round's prompts: this rank trains on none
   std::vector<sampling::Prompt> requests;
   for (int64_t slot : units) {
     const int64_t p = PromptOfSlot(round, slot);

@@ -1,8 +1,14 @@
 // Collective checkpoint save/prune/find/load over a shared file system.
 #include "core/train/checkpoint_manager.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <vector>
@@ -28,6 +34,34 @@ std::map<int64_t, fs::path> StepDirs(const std::string& checkpoints_dir, bool wi
     dirs[*step] = it->path();
   }
   return dirs;
+}
+
+// TEST-ONLY fault injection for tests/reliability; inert unless the environment variable is set.
+//   BRAIN_TEST_CKPT_STALL_STEP=N   rank 0 stops after the shards of checkpoint N are written, before the
+//                                  manifest and DONE: it creates checkpoints/.stalled_step_N and sleeps,
+//                                  so a test can kill the job in the middle of the save.
+//   BRAIN_TEST_CKPT_ENOSPC_STEP=N  writing the optimiser shard of checkpoint N fails on the rank in
+//   BRAIN_TEST_CKPT_ENOSPC_RANK    (default 0) as on a full disk: the file is cut short, the error is ENOSPC.
+std::optional<int64_t> TestHookStep(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::strtoll(value, nullptr, 10);
+}
+
+void TestHookStall(const std::string& checkpoints_dir, int64_t step) {
+  if (TestHookStep("BRAIN_TEST_CKPT_STALL_STEP") != step) return;
+  std::cerr << "checkpoint: test hook: stalling before publishing step " << step << "\n" << std::flush;
+  std::ofstream((fs::path(checkpoints_dir) / (".stalled_" + StepDirName(step))).string()) << ::getpid() << "\n";
+  ::sleep(600);
+}
+
+absl::Status TestHookEnospc(const std::string& file, int64_t step, int rank) {
+  if (TestHookStep("BRAIN_TEST_CKPT_ENOSPC_STEP") != step) return absl::OkStatus();
+  if (TestHookStep("BRAIN_TEST_CKPT_ENOSPC_RANK").value_or(0) != rank) return absl::OkStatus();
+  std::error_code ec;
+  fs::resize_file(file, fs::file_size(file, ec) / 2, ec);
+  return absl::ResourceExhaustedError(
+      absl::StrCat(file, ": write failed: ", std::strerror(ENOSPC), " (injected by BRAIN_TEST_CKPT_ENOSPC_STEP)"));
 }
 
 absl::Status RemoveAll(const fs::path& path) {
@@ -74,6 +108,7 @@ absl::StatusOr<std::string> CheckpointManager::Save(int64_t step, const model::T
   // Every rank: its optimiser shard. Rank 0: the model and the trainer state.
   const std::string rank_file = (tmp / RankFileName(rank())).string();
   status = model::SaveSafetensors(rank_file, rank_tensors);
+  if (status.ok()) status = TestHookEnospc(rank_file, step, rank());
   if (status.ok()) status = FsyncPath(rank_file);
   if (status.ok() && rank() == 0) {
     const std::string model_file = (tmp / kModelFile).string();
@@ -84,6 +119,7 @@ absl::StatusOr<std::string> CheckpointManager::Save(int64_t step, const model::T
   if (status = Agree(status, "checkpoint: writing the shards"); !status.ok()) return status;
 
   if (rank() == 0) {
+    TestHookStall(checkpoints_dir_, step);
     status = Publish(step, tmp.string(), final_dir.string());
     if (status.ok()) Prune(step);
   }

@@ -42,8 +42,11 @@ void PolicyOptimizer::BeginMicroBatch(bool last) {
   if (sync_) sync_->set_sync(last);
 }
 
-OptimizerStepResult PolicyOptimizer::Step(int64_t step, double loss) {
+void PolicyOptimizer::FinishBackward() {
   if (sync_) sync_->Finish();
+}
+
+OptimizerStepResult PolicyOptimizer::Step(int64_t step, double loss) {
   OptimizerStepResult result;
   result.grad_norm = adamw_->ReduceGradients(/*grads_reduced=*/sync_ != nullptr);
   result.learning_rate = LearningRate(step, options_, total_steps_);

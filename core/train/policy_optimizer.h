@@ -43,7 +43,11 @@ class PolicyOptimizer {
 
   // Before each micro-batch's backward: only the last micro-batch of a step all-reduces (stage 0).
   void BeginMicroBatch(bool last);
-  // After the step's last backward: reduces gradients, clips, skips outliers, updates, zeroes grads.
+  // Right after the step's last backward (before any other collective, so ranks without micro-batches
+  // launch the bucket all-reduces at the same point of the collective sequence): completes the stage-0
+  // gradient all-reduce.
+  void FinishBackward();
+  // Then: reduces gradients (stage 1), clips, skips outliers, updates, zeroes grads.
   OptimizerStepResult Step(int64_t step, double loss);
 
   // Optimiser moments and master weights (this rank's shard) for checkpoints; the outlier detectors'

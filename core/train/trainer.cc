@@ -136,6 +136,7 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     OptimizerStepResult update;
     {
       auto timer = observer.Phase("sync");
+      optimizer.FinishBackward();
       loss = distributed::GlobalSum(comm, loss);
       update = optimizer.Step(step, loss);
     }

@@ -270,6 +270,13 @@ sampling {{ max_new_tokens: 6 batch_size: 16 }}"""
         check(same_files(final_checkpoint(run_a), final_checkpoint(run_b), shard_names(final_checkpoint(run_a))),
               "resumed BRAIn: final model and optimiser shards bitwise equal to the uninterrupted run")
 
+        # ---- a round with fewer groups than ranks: one rank trains on nothing, nobody hangs
+        few = config(root, "align_few", align_body.replace("prompts_per_round: 8", "prompts_per_round: 1"),
+                     policy=f'path: "{export}"', extra_models=reward)
+        p = brain("align", "--config", few)
+        check(p.returncode == 0 and len(metrics(os.path.join(root, "runs", "align_few"))) == 3,
+              "align with 1 prompt per round on 2 ranks: 3 rounds of 1 step, no hang")
+
         # ---- eval: the SFT policy against itself
         ev = config(root, "eval", f"""data {{ train_path: "{root}/demos.jsonl" eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 }}
 sampling {{ max_new_tokens: 6 batch_size: 16 }}

@@ -18,6 +18,7 @@ apt_packages=(
   nlohmann-json3-dev                                         # HF config.json, tokenizer.json, JSONL
   libgtest-dev libgmock-dev libbenchmark-dev                 # tests, microbenchmarks
   slurm-wlm munge                                            # local Slurm for the launch tests
+  clang libclang-rt-14-dev                                   # libFuzzer targets (tests/reliability/fuzz)
   python3 python3-venv python3-pip                           # the reference/LibTorch venv
 )
 missing=()

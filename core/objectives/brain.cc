@@ -199,13 +199,15 @@ ObjectiveOutput BrainObjective::Compute(const Batch& batch, const StepContext& c
   m["ess_mean"] = ess_mean;
   m["ess_min"] = ess_min;
   m["max_alpha_mean"] = alpha_result.max_alpha.masked_select(keep_group).sum().item<double>() / kept;
-  const torch::Tensor kept_samples = keep.sum();
-  if (kept_samples.item<int64_t>() > 0) {
-    // KL(q'‖p) estimate from the cached scores; equals KL(q_θ‖p) at a round's start when K = 1.
-    m["kl_estimate"] = (proposal - F64(batch.prior_logprobs)).masked_select(keep).mean().item<double>();
-    m["reward_mean"] = F64(batch.rewards).masked_select(keep).mean().item<double>();
-    m["coefficient_abs_max"] = coefficient.abs().max().item<double>();
-  }
+  // Means over kept samples: NaN (undefined) when every group was dropped, so every micro-batch reports
+  // the same metric names and the trainer can reduce them over ranks (it skips non-finite values).
+  const bool any_kept = keep.sum().item<int64_t>() > 0;
+  const double undefined = std::numeric_limits<double>::quiet_NaN();
+  // KL(q'‖p) estimate from the cached scores; equals KL(q_θ‖p) at a round's start when K = 1.
+  m["kl_estimate"] =
+      any_kept ? (proposal - F64(batch.prior_logprobs)).masked_select(keep).mean().item<double>() : undefined;
+  m["reward_mean"] = any_kept ? F64(batch.rewards).masked_select(keep).mean().item<double>() : undefined;
+  m["coefficient_abs_max"] = any_kept ? coefficient.abs().max().item<double>() : undefined;
   return out;
 }
 

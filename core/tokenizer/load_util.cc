@@ -29,6 +29,8 @@ absl::StatusOr<nlohmann::json> ParseJson(absl::string_view text, const std::stri
   } catch (const nlohmann::json::parse_error& e) {
     return absl::InvalidArgumentError(
         absl::StrCat(source, ": malformed JSON at byte ", e.byte, ": ", e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number beyond double (1e999)
+    return absl::InvalidArgumentError(absl::StrCat(source, ": invalid JSON: ", e.what()));
   }
 }
 

@@ -3,14 +3,32 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <functional>
+#include <limits>
 
 namespace brain::train {
 
+namespace {
+
+// Metrics that count units: reported as totals over the step, not means over micro-batches.
+bool IsTotal(const std::string& name) {
+  return name == "groups" || name == "dropped" || name == "tokens" || name == "sequences" || name == "pairs";
+}
+
+double Finish(const std::string& name, double sum, double count) {
+  if (IsTotal(name)) return sum;
+  return count > 0 ? sum / count : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace
+
 void MetricsAccumulator::Add(const std::map<std::string, double>& metrics) {
   for (const auto& [name, value] : metrics) {
-    sums_[name] += value;
-    counts_[name] += 1;
+    // A non-finite value (e.g. a mean over no kept samples) registers the name but does not count.
+    const bool finite = std::isfinite(value);
+    sums_[name] += finite ? value : 0.0;
+    counts_[name] += finite ? 1 : 0;
   }
 }
 
@@ -26,7 +44,7 @@ std::map<std::string, double> MetricsAccumulator::Reduce(distributed::Communicat
   const bool same_names = check[0].item<double>() == -check[1].item<double>();
   std::map<std::string, double> out;
   if (!same_names || sums_.empty()) {
-    for (const auto& [name, sum] : sums_) out[name] = sum / counts_.at(name);
+    for (const auto& [name, sum] : sums_) out[name] = Finish(name, sum, counts_.at(name));
     return out;
   }
   torch::Tensor values = torch::zeros({static_cast<int64_t>(2 * sums_.size())}, torch::kDouble);
@@ -40,7 +58,7 @@ std::map<std::string, double> MetricsAccumulator::Reduce(distributed::Communicat
   comm.AllReduce(values, distributed::ReduceOp::kSum);
   i = 0;
   for (const auto& [name, _] : sums_) {
-    out[name] = v[2 * i + 1] > 0 ? v[2 * i] / v[2 * i + 1] : 0.0;
+    out[name] = Finish(name, v[2 * i], v[2 * i + 1]);
     ++i;
   }
   return out;

@@ -11,8 +11,9 @@ namespace brain::train {
 class MetricsAccumulator {
  public:
   void Add(const std::map<std::string, double>& metrics);
-  // Mean of each metric over every micro-batch of every rank (one SUM all-reduce). When the ranks'
-  // metric names differ (e.g. a rank without micro-batches), each rank returns its own means.
+  // Over every micro-batch of every rank (one SUM all-reduce): totals for unit counts (groups, dropped,
+  // tokens, sequences, pairs), means of the finite values for everything else (NaN when none is). When
+  // the ranks' metric names differ (e.g. a rank without micro-batches), each rank reduces its own.
   std::map<std::string, double> Reduce(distributed::Communicator& comm) const;
 
  private:

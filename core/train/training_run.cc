@@ -36,6 +36,13 @@ torch::Dtype ParamDtype(const config::ExperimentConfig& config) {
 }
 
 template <typename Example>
+absl::Status RequireExamples(const data::Dataset<Example>& dataset, const std::string& path) {
+  if (!dataset.examples.empty()) return absl::OkStatus();
+  return absl::InvalidArgumentError(absl::StrCat("data.train_path: ", path, ": no usable examples (",
+                                                 dataset.report.skipped, " bad lines skipped)"));
+}
+
+template <typename Example>
 void ReportSkipped(const data::Dataset<Example>& dataset, const std::string& path, int rank) {
   if (rank != 0 || dataset.report.skipped == 0) return;
   std::fprintf(stderr, "[data] %s: skipped %lld bad lines (data.bad_lines = SKIP_AND_COUNT)\n", path.c_str(),
@@ -77,6 +84,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       auto data = data::ReadDemonstrations(path, c.data(), s.tokenizer);
       if (!data.ok()) return data.status();
       ReportSkipped(*data, path, s.comm.rank());
+      if (auto status = RequireExamples(*data, path); !status.ok()) return status;
       auto policy = s.Model(c.models().policy(), "models.policy", model::HeadKind::kLanguageModel, false);
       if (!policy.ok()) return policy.status();
       std::vector<Demonstration> examples;
@@ -88,6 +96,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       auto data = data::ReadPreferences(path, c.data(), s.tokenizer);
       if (!data.ok()) return data.status();
       ReportSkipped(*data, path, s.comm.rank());
+      if (auto status = RequireExamples(*data, path); !status.ok()) return status;
       std::vector<PreferencePair> pairs;
       for (const auto& e : data->examples) {
         pairs.push_back({ToTokens(e.prompt_ids), ToTokens(e.chosen_ids), ToTokens(e.rejected_ids), e.margin});
@@ -112,6 +121,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       auto data = data::ReadPrompts(path, c.data(), s.tokenizer);
       if (!data.ok()) return data.status();
       ReportSkipped(*data, path, s.comm.rank());
+      if (auto status = RequireExamples(*data, path); !status.ok()) return status;
       std::vector<BrainPrompt> prompts;
       for (const auto& e : data->examples) {
         std::optional<Tokens> reference;
@@ -146,6 +156,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
         auto data = data::ReadDemonstrations(path, c.data(), s.tokenizer);
         if (!data.ok()) return data.status();
         ReportSkipped(*data, path, s.comm.rank());
+        if (auto status = RequireExamples(*data, path); !status.ok()) return status;
         for (const auto& e : data->examples) {
           demonstrations.push_back({ToTokens(e.prompt_ids), ToTokens(e.response_ids)});
         }
@@ -153,6 +164,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
         auto data = data::ReadPreferences(path, c.data(), s.tokenizer);
         if (!data.ok()) return data.status();
         ReportSkipped(*data, path, s.comm.rank());
+        if (auto status = RequireExamples(*data, path); !status.ok()) return status;
         for (const auto& e : data->examples) {
           pairs.push_back({ToTokens(e.prompt_ids), ToTokens(e.chosen_ids), ToTokens(e.rejected_ids), e.margin});
         }

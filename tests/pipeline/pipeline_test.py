@@ -27,6 +27,9 @@ import numpy as np
 import torch
 from safetensors.numpy import load_file
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from byte_tokenizer import write_tokenizer  # noqa: E402
+
 BRAIN, DRIVER, MPIEXEC = sys.argv[1], sys.argv[2], sys.argv[3]
 MPI_FLAGS = sys.argv[4:]
 FAILURES = []
@@ -38,29 +41,9 @@ def check(cond, what):
         FAILURES.append(what)
 
 
-def bytes_to_unicode():
-    """GPT-2's byte -> printable character table."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
 def write_task(root):
     tok = os.path.join(root, "tokenizer")
-    os.makedirs(tok)
-    table = bytes_to_unicode()
-    vocab = {table[b]: b for b in range(256)}
-    vocab["<|endoftext|>"] = 256
-    json.dump(vocab, open(os.path.join(tok, "vocab.json"), "w"))
-    open(os.path.join(tok, "merges.txt"), "w").write("#version: 0.2\n")
-    json.dump({"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "tokenizer_class": "GPT2Tokenizer"},
-              open(os.path.join(tok, "tokenizer_config.json"), "w"))
+    write_tokenizer(tok)
     rng = np.random.default_rng(0)
     letters = "abcdefgh"
     word = lambda k: "".join(rng.choice(list(letters), k))

@@ -10,6 +10,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from byte_tokenizer import write_tokenizer  # noqa: E402,F401  (re-exported to the tests)
+
 FAILURES = []
 FIGURES = {"faults_injected": 0, "inputs_tried": 0, "checks": 0}
 
@@ -34,30 +37,6 @@ def finish(suite, record=True):
         print(f"{len(FAILURES)} check(s) failed:\n  " + "\n  ".join(FAILURES))
         sys.exit(1)
     print(f"all {suite} checks passed")
-
-
-def bytes_to_unicode():
-    """GPT-2's byte -> printable character table."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return {b: chr(c) for b, c in zip(bs, cs)}
-
-
-def write_tokenizer(tok, merges="#version: 0.2\n"):
-    os.makedirs(tok, exist_ok=True)
-    table = bytes_to_unicode()
-    vocab = {table[b]: b for b in range(256)}
-    vocab["<|endoftext|>"] = 256
-    json.dump(vocab, open(os.path.join(tok, "vocab.json"), "w"))
-    open(os.path.join(tok, "merges.txt"), "w").write(merges)
-    json.dump({"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>", "tokenizer_class": "GPT2Tokenizer"},
-              open(os.path.join(tok, "tokenizer_config.json"), "w"))
 
 
 def write_task(root, prompts=12):

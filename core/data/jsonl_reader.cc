@@ -1,15 +1,12 @@
 // JSONL line iteration with located errors and the fail / skip-and-count policy.
 #include "core/data/jsonl_reader.h"
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "core/tokenizer/load_util.h"
 
 namespace brain::data {
 namespace {
@@ -45,16 +42,7 @@ absl::StatusOr<std::string> ReadTextFile(const std::string& path) {
   if (std::filesystem::is_directory(path, ec)) {
     return absl::InvalidArgumentError(absl::StrCat(path, ": is a directory, not a JSONL file"));
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    const int err = errno;
-    const std::string reason = absl::StrCat(path, ": cannot open (", std::strerror(err), ")");
-    return err == ENOENT ? absl::NotFoundError(reason) : absl::InternalError(reason);
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) return absl::InternalError(absl::StrCat(path, ": read error"));
-  return buffer.str();
+  return tokenizer::internal::ReadFile(path);
 }
 
 absl::Status ForEachJsonlObject(absl::string_view text, const std::string& source,

@@ -8,6 +8,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/config/config_resolve.h"
+#include "core/model/checkpoint.h"
+#include "core/train/checkpoint_files.h"
 #include "core/train/checkpoint_manager.h"
 #include "core/train/rng_state.h"
 #include "core/train/sha256.h"
@@ -18,7 +20,13 @@ namespace {
 constexpr char kExtraPrefix[] = "extra/";
 constexpr char kRngTensor[] = "rng.torch_cpu";
 
+
 }  // namespace
+
+std::optional<std::string> CheckpointModelKey(const std::string& key) {
+  if (absl::StartsWith(key, kExtraPrefix)) return std::nullopt;
+  return key;
+}
 
 TrainerCheckpoint::TrainerCheckpoint(const config::ExperimentConfig& config, distributed::Communicator& comm,
                                      std::string run_dir)
@@ -65,19 +73,11 @@ absl::StatusOr<std::optional<int64_t>> TrainerCheckpoint::Restore(model::CausalL
     std::fprintf(stderr, "[train] warning: %s was written with a different config (hash %s, now %s)\n",
                  loaded->dir.c_str(), state.config_hash().c_str(), config_hash_.c_str());
   }
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : model.named_parameters()) {
-      auto it = loaded->model_tensors.find(item.key());
-      if (it == loaded->model_tensors.end()) {
-        return absl::DataLossError(absl::StrCat(loaded->dir, "/model.safetensors: missing tensor '", item.key(), "'"));
-      }
-      if (!it->second.sizes().equals(item.value().sizes())) {
-        return absl::DataLossError(absl::StrCat(loaded->dir, "/model.safetensors: tensor '", item.key(),
-                                                "' has the wrong shape for this model"));
-      }
-      item.value().copy_(it->second);
-    }
+  // The model's own tensors; the task's extras (prefixed) are restored by the task below.
+  if (auto status = model::LoadStateDict(model, loaded->model_tensors, CheckpointModelKey,
+                                         loaded->dir + "/" + kModelFile);
+      !status.ok()) {
+    return status;
   }
   std::map<std::string, torch::Tensor> extra;
   for (const auto& [name, tensor] : loaded->model_tensors) {

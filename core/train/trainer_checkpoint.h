@@ -18,6 +18,10 @@ namespace brain::train {
 
 class CheckpointManager;
 
+// Maps a checkpoint's model.safetensors key to the model's parameter name, skipping the task extras
+// ("extra/...": BRAIn's lagging proposal, AVA's reward head). For model::LoadStateDict.
+std::optional<std::string> CheckpointModelKey(const std::string& key);
+
 class TrainerCheckpoint {
  public:
   TrainerCheckpoint(const config::ExperimentConfig& config, distributed::Communicator& comm, std::string run_dir);

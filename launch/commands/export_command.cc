@@ -1,42 +1,35 @@
 // `brain export`: a run's checkpoint as a Hugging Face model directory.
-#include <torch/torch.h>
-
 #include <cstdio>
-#include <filesystem>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "core/config/config_loader.h"
+#include "core/model/checkpoint.h"
 #include "core/model/safetensors_io.h"
 #include "core/tokenizer/tokenizer.h"
 #include "core/train/checkpoint_files.h"
+#include "core/train/checkpoint_manager.h"
 #include "core/train/hf_export.h"
 #include "core/train/model_source.h"
+#include "core/train/trainer_checkpoint.h"
 #include "launch/commands/commands.h"
 
 namespace brain::cli {
 namespace {
 
-// The newest complete checkpoint of run_dir, or the one of `step`; verified (sizes and SHA-256).
+// The newest complete checkpoint of run_dir (skipping, with a warning, any that fails verification), or
+// the one of `step`, verified against its manifest.
 absl::StatusOr<std::string> FindCheckpoint(const std::string& run_dir, std::optional<int64_t> step) {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::path(run_dir) / train::kCheckpointsSubdir;
-  std::vector<int64_t> steps;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(root, error)) {
-    if (auto s = train::ParseStepDirName(entry.path().filename().string())) steps.push_back(*s);
+  train::CheckpointManager manager(run_dir, /*comm=*/nullptr);
+  if (!step) {
+    auto newest = manager.FindNewestComplete();
+    if (!newest.ok()) return newest.status();
+    if (!newest->has_value()) return absl::NotFoundError(manager.checkpoints_dir() + ": no complete checkpoint");
+    return **newest;
   }
-  if (error) return absl::NotFoundError(absl::StrCat(root.string(), ": no checkpoints (", error.message(), ")"));
-  std::sort(steps.rbegin(), steps.rend());
-  for (int64_t s : steps) {
-    if (step && s != *step) continue;
-    const std::string dir = (root / train::StepDirName(s)).string();
-    auto verified = train::VerifyCheckpoint(dir, s);
-    if (verified.ok()) return dir;
-    std::fprintf(stderr, "brain export: skipping %s: %s\n", dir.c_str(), std::string(verified.status().message()).c_str());
-  }
-  return absl::NotFoundError(step ? absl::StrCat(root.string(), ": no complete checkpoint of step ", *step)
-                                  : absl::StrCat(root.string(), ": no complete checkpoint"));
+  const std::string dir = manager.checkpoints_dir() + "/" + train::StepDirName(*step);
+  if (auto verified = train::VerifyCheckpoint(dir, *step); !verified.ok()) return verified.status();
+  return dir;
 }
 
 absl::Status Export(const std::string& run_dir, const std::string& out, std::optional<int64_t> step) {
@@ -57,14 +50,9 @@ absl::Status Export(const std::string& run_dir, const std::string& out, std::opt
   const std::string weights = *dir + "/" + train::kModelFile;
   auto tensors = model::LoadSafetensors(weights);
   if (!tensors.ok()) return tensors.status();
-  torch::NoGradGuard no_grad;
-  for (auto& item : (*model)->named_parameters()) {
-    auto it = tensors->find(item.key());
-    if (it == tensors->end()) return absl::DataLossError(absl::StrCat(weights, ": missing tensor '", item.key(), "'"));
-    if (!it->second.sizes().equals(item.value().sizes())) {
-      return absl::DataLossError(absl::StrCat(weights, ": tensor '", item.key(), "' has the wrong shape"));
-    }
-    item.value().copy_(it->second);
+  // The HF export is the model alone, without the checkpoint's task extras.
+  if (auto status = model::LoadStateDict(**model, *tensors, train::CheckpointModelKey, weights); !status.ok()) {
+    return status;
   }
   if (auto status = train::ExportHfDirectory(**model, tokenizer_dir, out); !status.ok()) return status;
   std::printf("exported %s -> %s (config.json, model.safetensors, tokenizer files)\n", dir->c_str(), out.c_str());

@@ -8,15 +8,17 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/sampling/generator.h"
+#include "core/train/run_directory.h"
+#include "core/train/sharded_causal_lm.h"
 #include "distributed/data_partition.h"
 
 namespace brain::train {
 namespace {
 
-void CopyParameters(model::CausalLm& from, model::CausalLm& to) {
-  torch::NoGradGuard no_grad;
-  auto src = from.named_parameters();
-  for (auto& item : to.named_parameters()) item.value().copy_(src[item.key()]);
+std::map<std::string, torch::Tensor> NamedTensors(model::CausalLm& lm) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& item : lm.named_parameters()) out[item.key()] = item.value();
+  return out;
 }
 
 }  // namespace
@@ -32,7 +34,24 @@ BrainTask::BrainTask(const config::ExperimentConfig& config, distributed::Commun
       sampling_(std::move(sampling)),
       pad_id_(pad_id),
       n_(config.brain().num_samples()) {
-  CopyParameters(*models_.policy, *models_.proposal);
+  CopyPolicyToProposal();
+  if (config.distributed().sharding_stage() == 3) {
+    prior_shards_ = distributed::ShardFrozen(*models_.prior, comm);
+    reward_shards_ = distributed::ShardFrozen(*models_.reward, comm);
+    proposal_shards_ = distributed::ShardFrozen(*models_.proposal, comm);
+  }
+}
+
+void BrainTask::CopyPolicyToProposal() {
+  if (proposal_shards_) {
+    // Every rank holds the whole policy here, so each sets its own proposal shards from it.
+    absl::Status status = proposal_shards_->LoadFullParameters(NamedTensors(*models_.policy));
+    TORCH_CHECK(status.ok(), "BRAIn proposal refresh: ", status.ToString());
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  auto src = models_.policy->named_parameters();
+  for (auto& item : models_.proposal->named_parameters()) item.value().copy_(src[item.key()]);
 }
 
 int64_t BrainTask::UnitsPerRound() const {
@@ -50,14 +69,22 @@ int64_t BrainTask::PromptOfSlot(int64_t round, int64_t slot) const {
 absl::StatusOr<int64_t> BrainTask::BeginRound(int64_t round, const std::vector<int64_t>& units) {
   const std::string path = SampleCachePath(run_dir_, round, comm_.rank(), comm_.size());
   auto cached = LoadRoundSamples(path);
-  if (!cached.ok()) return cached.status();
-  if (cached->has_value() && (*cached)->slots == units) {
+  if (auto status = AgreeOnStatus(comm_, cached.status()); !status.ok()) return status;
+  const bool hit = cached->has_value() && (*cached)->slots == units;
+  // Sampling is collective at stage 3 (the frozen models are gathered), so when any rank lacks its
+  // cache every rank samples again (the counter-based seeds reproduce the cached samples exactly).
+  torch::Tensor missing = torch::tensor({hit ? 0.0 : 1.0}, torch::kDouble);
+  comm_.AllReduce(missing, distributed::ReduceOp::kMax);
+  if (missing.item<double>() == 0) {
     round_ = std::move(**cached);
   } else {
     auto drawn = SampleAndScore(round, units);
-    if (!drawn.ok()) return drawn.status();
-    round_ = std::move(*drawn);
-    if (auto status = SaveRoundSamples(path, round_); !status.ok()) return status;
+    absl::Status status = drawn.status();
+    if (status.ok()) {
+      round_ = std::move(*drawn);
+      status = SaveRoundSamples(path, round_);
+    }
+    if (status = AgreeOnStatus(comm_, status); !status.ok()) return status;
   }
   slot_row_.clear();
   for (size_t i = 0; i < round_.slots.size(); ++i) slot_row_[round_.slots[i]] = static_cast<int64_t>(i) * n_;
@@ -91,7 +118,11 @@ absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std:
   }
   std::optional<PhaseTimers::Scope> sample_timer;
   if (timers_ != nullptr) sample_timer.emplace(timers_->Time("sample"));
-  auto drawn = sampling::GenerateSamples(*models_.proposal, requests, n_, generate);
+  absl::StatusOr<std::vector<sampling::Sample>> drawn;
+  {
+    distributed::GatheredParameters gathered(proposal_shards_.get());
+    drawn = sampling::GenerateSamples(*models_.proposal, requests, n_, generate);
+  }
   if (!drawn.ok()) return drawn.status();
   sample_timer.reset();
   // GenerateSamples sorts by prompt id; put the samples back in slot order.
@@ -113,7 +144,11 @@ absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std:
   std::optional<PhaseTimers::Scope> score_timer;
   if (timers_ != nullptr) score_timer.emplace(timers_->Time("score"));
   const int64_t batch = std::max<int64_t>(1, sampling_.batch_size);
-  s.prior_logprobs = sampling::SequenceLogprobs(*models_.prior, sample_prompts, sample_responses, batch);
+  {
+    distributed::GatheredParameters gathered(prior_shards_.get());
+    s.prior_logprobs = sampling::SequenceLogprobs(*models_.prior, sample_prompts, sample_responses, batch);
+  }
+  distributed::GatheredParameters gathered(reward_shards_.get());
   s.rewards = sampling::RewardScores(*models_.reward, sample_prompts, sample_responses, batch);
   if (config_.brain().likelihood() == config::BrainConfig::SIGMOID) {
     std::vector<Tokens> ref_prompts, ref_responses;
@@ -157,7 +192,14 @@ void BrainTask::ComputeRoundMetrics(const RoundSamples& s) {
 
 void BrainTask::EndRound(int64_t round) {
   const int64_t k = std::max(1, config_.brain().proposal_refresh_every());
-  if ((round + 1) % k == 0) CopyParameters(*models_.policy, *models_.proposal);
+  if ((round + 1) % k == 0) CopyPolicyToProposal();
+}
+
+void BrainTask::ForgetRoundsBefore(int64_t round) {
+  if (comm_.rank() != 0) return;  // ranks share the run directory
+  if (absl::Status status = PruneSampleCache(run_dir_, round); !status.ok()) {
+    std::fprintf(stderr, "[align] warning: %s\n", status.ToString().c_str());
+  }
 }
 
 TrainBatch BrainTask::MakeBatch(const std::vector<int64_t>& units) {
@@ -200,23 +242,30 @@ std::map<std::string, torch::Tensor> BrainTask::ExtraModelTensors() {
   // With K = 1 the proposal at any round start is the policy, so it need not be saved.
   if (config_.brain().proposal_refresh_every() <= 1) return {};
   std::map<std::string, torch::Tensor> out;
+  if (proposal_shards_) {
+    for (auto& [name, tensor] : proposal_shards_->FullParameters()) out["proposal." + name] = std::move(tensor);
+    return out;
+  }
   for (const auto& item : models_.proposal->named_parameters()) out["proposal." + item.key()] = item.value();
   return out;
 }
 
 absl::Status BrainTask::RestoreExtraModelTensors(const std::map<std::string, torch::Tensor>& tensors) {
   if (config_.brain().proposal_refresh_every() <= 1) {
-    CopyParameters(*models_.policy, *models_.proposal);
+    CopyPolicyToProposal();
     return absl::OkStatus();
   }
-  torch::NoGradGuard no_grad;
-  for (auto& item : models_.proposal->named_parameters()) {
+  std::map<std::string, torch::Tensor> proposal;
+  for (const auto& item : models_.proposal->named_parameters()) {
     auto it = tensors.find("proposal." + item.key());
     if (it == tensors.end()) {
       return absl::DataLossError(absl::StrCat("checkpoint: missing proposal tensor '", item.key(), "'"));
     }
-    item.value().copy_(it->second);
+    proposal[item.key()] = it->second;
   }
+  if (proposal_shards_) return proposal_shards_->LoadFullParameters(proposal);
+  torch::NoGradGuard no_grad;
+  for (auto& item : models_.proposal->named_parameters()) item.value().copy_(proposal.at(item.key()));
   return absl::OkStatus();
 }
 

@@ -13,6 +13,7 @@
 #include "core/train/sequence_forward.h"
 #include "core/train/training_task.h"
 #include "distributed/communicator.h"
+#include "distributed/sharded_parameters.h"
 #include "proto/config.pb.h"
 
 namespace brain::train {
@@ -29,6 +30,9 @@ struct BrainModels {
   std::shared_ptr<model::CausalLm> proposal;  // frozen q' (starts as a copy of the policy)
 };
 
+// At sharding stage 3 the frozen models are kept as per-rank shards and gathered one at a time for the
+// phase that uses them (sampling: the proposal; scoring: the prior, then the reward model).
+
 class BrainTask : public TrainingTask {
  public:
   BrainTask(const config::ExperimentConfig& config, distributed::Communicator& comm, std::string run_dir,
@@ -39,6 +43,7 @@ class BrainTask : public TrainingTask {
   int64_t UnitsPerRound() const override;
   absl::StatusOr<int64_t> BeginRound(int64_t round, const std::vector<int64_t>& units) override;
   void EndRound(int64_t round) override;
+  void ForgetRoundsBefore(int64_t round) override;
   TrainBatch MakeBatch(const std::vector<int64_t>& units) override;
   void Forward(TrainBatch& batch) override;
   std::map<std::string, torch::Tensor> ExtraModelTensors() override;
@@ -53,11 +58,15 @@ class BrainTask : public TrainingTask {
   // Draws and scores the samples of `units` (slots of `round`) on this rank.
   absl::StatusOr<RoundSamples> SampleAndScore(int64_t round, const std::vector<int64_t>& units);
   void ComputeRoundMetrics(const RoundSamples& samples);
+  // Sets the proposal's parameters to the policy's (which must hold them: not sharded, or gathered).
+  void CopyPolicyToProposal();
 
   const config::ExperimentConfig& config_;
   distributed::Communicator& comm_;
   std::string run_dir_;
   BrainModels models_;
+  // Stage 3 only: the frozen models' shards (null otherwise).
+  std::unique_ptr<distributed::ShardedParameters> prior_shards_, reward_shards_, proposal_shards_;
   std::vector<BrainPrompt> prompts_;
   sampling::SamplingOptions sampling_;
   int64_t pad_id_;

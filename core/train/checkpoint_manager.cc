@@ -178,6 +178,12 @@ void CheckpointManager::Prune(int64_t just_written) {
   }
 }
 
+std::vector<int64_t> CheckpointManager::CompleteSteps() const {
+  std::vector<int64_t> steps;
+  for (const auto& [step, dir] : StepDirs(checkpoints_dir_, /*with_done_only=*/true)) steps.push_back(step);
+  return steps;
+}
+
 absl::StatusOr<std::optional<std::string>> CheckpointManager::FindNewestComplete() {
   std::string found;
   if (rank() == 0) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -56,6 +57,8 @@ class CheckpointManager {
   absl::StatusOr<LoadedCheckpoint> Load(const std::string& dir, bool verify = true);
 
   const std::string& checkpoints_dir() const { return checkpoints_dir_; }
+  // The steps of the checkpoints with a DONE marker, ascending (local; nothing verified).
+  std::vector<int64_t> CompleteSteps() const;
 
  private:
   int rank() const { return comm_ == nullptr ? 0 : comm_->rank(); }

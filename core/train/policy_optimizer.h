@@ -17,6 +17,8 @@
 namespace brain::distributed {
 class GradientSynchronizer;
 class ShardedAdamW;
+class ShardedParameters;
+class Stage3AdamW;
 }  // namespace brain::distributed
 
 namespace brain::train {
@@ -34,11 +36,14 @@ class PolicyOptimizer {
   // Stage 0: gradients all-reduced in buckets during backward (GradientSynchronizer), then every rank
   // updates all parameters (AdamW over a one-rank communicator: no further collective);
   // stage 1: gradients reduce-scattered, optimiser state sharded, parameters all-gathered (ShardedAdamW
-  // over `comm`). Both keep fp32 moments (and an fp32 master copy for 16-bit parameters).
-  // `total_steps` sets the length of the learning-rate schedule.
+  // over `comm`);
+  // stage 3 (`sharded` set): the sharded parameters are updated shard by shard (Stage3AdamW), and `params`
+  // are only the trained tensors outside them (e.g. AVA's reward head), updated as in stage 1.
+  // All keep fp32 moments (and an fp32 master copy for 16-bit parameters). `total_steps` sets the length
+  // of the learning-rate schedule.
   PolicyOptimizer(std::vector<torch::Tensor> params, distributed::Communicator& comm,
                   const config::OptimizerConfig& options, const config::DistributedConfig& distributed,
-                  int64_t total_steps);
+                  int64_t total_steps, distributed::ShardedParameters* sharded = nullptr);
   ~PolicyOptimizer();
 
   // Before each micro-batch's backward: only the last micro-batch of a step all-reduces (stage 0).
@@ -63,7 +68,8 @@ class PolicyOptimizer {
   int64_t total_steps_;
   std::unique_ptr<distributed::Communicator> self_;  // stage 0 with several ranks: this rank alone
   std::unique_ptr<distributed::GradientSynchronizer> sync_;
-  std::unique_ptr<distributed::ShardedAdamW> adamw_;
+  std::unique_ptr<distributed::ShardedAdamW> adamw_;    // null at stage 3 without extra parameters
+  std::unique_ptr<distributed::Stage3AdamW> stage3_;   // stage 3 only
   std::unique_ptr<OutlierDetector> loss_outliers_, norm_outliers_;
 };
 

@@ -8,6 +8,8 @@
 
 #include "core/train/sequence_forward.h"
 #include "core/train/training_task.h"
+#include "distributed/communicator.h"
+#include "distributed/sharded_parameters.h"
 
 namespace brain::train {
 
@@ -37,20 +39,25 @@ class RewardModelTask : public TrainingTask {
 };
 
 // DPO: policy token log-probs with autograd; reference log-probs computed once per pair (frozen model,
-// inference mode) and cached.
+// inference mode) and cached. With `stage3_comm` (sharding stage 3) the reference is kept as per-rank
+// shards and gathered once per round to score the pairs this rank trains on in it.
 class DpoTask : public TrainingTask {
  public:
   DpoTask(std::shared_ptr<model::CausalLm> policy, std::shared_ptr<model::CausalLm> reference,
-          std::vector<PreferencePair> pairs, int64_t pad_id);
+          std::vector<PreferencePair> pairs, int64_t pad_id, distributed::Communicator* stage3_comm = nullptr);
 
   model::CausalLm& trained_model() override { return *policy_; }
   int64_t UnitsPerRound() const override { return static_cast<int64_t>(pairs_.size()); }
-  absl::StatusOr<int64_t> BeginRound(int64_t, const std::vector<int64_t>&) override { return UnitsPerRound(); }
+  absl::StatusOr<int64_t> BeginRound(int64_t round, const std::vector<int64_t>& units) override;
   TrainBatch MakeBatch(const std::vector<int64_t>& units) override;
   void Forward(TrainBatch& batch) override;
 
  private:
+  // Scores the pairs of `units` not yet in reference_cache_ under the reference model.
+  void CacheReference(const std::vector<int64_t>& units, const TrainBatch* packed = nullptr);
+
   std::shared_ptr<model::CausalLm> policy_, reference_;
+  std::unique_ptr<distributed::ShardedParameters> reference_shards_;  // stage 3 only
   std::vector<PreferencePair> pairs_;
   int64_t pad_id_;
   std::map<int64_t, std::pair<double, double>> reference_cache_;  // pair -> (chosen, rejected)

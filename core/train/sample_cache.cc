@@ -3,8 +3,13 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <filesystem>
+#include <system_error>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/model/safetensors_io.h"
@@ -25,6 +30,50 @@ std::vector<int64_t> ToInt64s(const torch::Tensor& t) {
 std::vector<double> ToDoubles(const torch::Tensor& t) {
   torch::Tensor c = t.contiguous().to(torch::kDouble);
   return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
+// The round of a directory named exactly "round_" + at least 6 digits; nullopt for any other name.
+std::optional<int64_t> RoundOfDirectoryName(const std::string& name) {
+  constexpr absl::string_view kPrefix = "round_";
+  if (!absl::StartsWith(name, kPrefix)) return std::nullopt;
+  const absl::string_view digits = absl::string_view(name).substr(kPrefix.size());
+  if (digits.size() < 6 || digits.size() > 18) return std::nullopt;
+  for (const char c : digits) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(c))) return std::nullopt;
+  }
+  int64_t round = 0;
+  if (!absl::SimpleAtoi(digits, &round)) return std::nullopt;
+  return round;
+}
+
+bool Vanished(const std::error_code& error) { return error == std::errc::no_such_file_or_directory; }
+
+// Removes `path` and everything below it; entries that vanish meanwhile (another rank pruning) are fine.
+absl::Status RemoveTree(const std::filesystem::path& path) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  const fs::file_status status = fs::symlink_status(path, error);
+  if (error) {
+    if (Vanished(error)) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat(path.string(), ": ", error.message()));
+  }
+  if (fs::is_directory(status)) {
+    fs::directory_iterator it(path, error);
+    if (error && !Vanished(error)) {
+      return absl::InternalError(absl::StrCat(path.string(), ": cannot list: ", error.message()));
+    }
+    for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+      if (absl::Status s = RemoveTree(it->path()); !s.ok()) return s;
+    }
+    if (error && !Vanished(error)) {
+      return absl::InternalError(absl::StrCat(path.string(), ": cannot list: ", error.message()));
+    }
+  }
+  fs::remove(path, error);
+  if (error && !Vanished(error)) {
+    return absl::InternalError(absl::StrCat(path.string(), ": cannot remove: ", error.message()));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -85,6 +134,31 @@ absl::StatusOr<std::optional<RoundSamples>> LoadRoundSamples(const std::string& 
     s.responses.emplace_back(flat.begin() + offsets[i], flat.begin() + offsets[i + 1]);
   }
   return std::optional<RoundSamples>(std::move(s));
+}
+
+absl::Status PruneSampleCache(const std::string& run_dir, int64_t keep_from_round) {
+  namespace fs = std::filesystem;
+  const fs::path samples = fs::path(run_dir) / "samples";
+  std::error_code error;
+  fs::directory_iterator it(samples, error);
+  if (error) {
+    if (Vanished(error)) return absl::OkStatus();
+    return absl::InternalError(absl::StrCat(samples.string(), ": cannot list: ", error.message()));
+  }
+  std::vector<fs::path> doomed;
+  for (; !error && it != fs::directory_iterator(); it.increment(error)) {
+    const std::optional<int64_t> round = RoundOfDirectoryName(it->path().filename().string());
+    if (!round || *round >= keep_from_round) continue;
+    std::error_code type_error;
+    if (fs::is_directory(it->symlink_status(type_error))) doomed.push_back(it->path());
+  }
+  if (error && !Vanished(error)) {
+    return absl::InternalError(absl::StrCat(samples.string(), ": cannot list: ", error.message()));
+  }
+  for (const fs::path& dir : doomed) {
+    if (absl::Status s = RemoveTree(dir); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace brain::train

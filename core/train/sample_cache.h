@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
 namespace brain::train {
@@ -28,5 +29,10 @@ absl::Status SaveRoundSamples(const std::string& path, const RoundSamples& sampl
 // nullopt when the file does not exist; an error (naming the file) when it exists but is unreadable or
 // inconsistent.
 absl::StatusOr<std::optional<RoundSamples>> LoadRoundSamples(const std::string& path);
+
+// Removes every run_dir/samples/round_RRRRRR directory (exactly "round_" and 6 or more digits) whose round
+// is < keep_from_round; other entries are left alone. A missing samples/ directory, or an entry another rank
+// removed first (ENOENT), is not an error; any other failure is an error naming the path.
+absl::Status PruneSampleCache(const std::string& run_dir, int64_t keep_from_round);
 
 }  // namespace brain::train

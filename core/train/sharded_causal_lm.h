@@ -1,4 +1,5 @@
-// Stage-3 glue for CausalLm: shards a model's parameters per block and gathers them around each block.
+// Stage-3 glue for CausalLm: shards a model's parameters per block and gathers them around each block
+// (trained models) or around a whole phase (frozen models).
 // Lives above distributed/ (which knows nothing of models); header-only: link brain_model and
 // brain_distributed.
 #pragma once
@@ -32,5 +33,28 @@ inline std::unique_ptr<ShardedParameters> ShardStage3(model::CausalLm& lm, Commu
 }
 
 inline void ClearStage3(model::CausalLm& lm) { lm.SetBlockHooks({}); }
+
+// A frozen model at stage 3 (the SFT prior, the reward model, BRAIn's proposal): sharded at rest, no
+// hooks — it runs whole (generation takes a different number of steps on each rank), inside a
+// GatheredParameters scope around the phase that uses it.
+inline std::unique_ptr<ShardedParameters> ShardFrozen(model::CausalLm& lm, Communicator& comm) {
+  return std::make_unique<ShardedParameters>(lm.ParameterBlocks(), comm);
+}
+
+// Collective on entry: gathers every block of `sharded` (nothing when null); frees them on exit.
+class GatheredParameters {
+ public:
+  explicit GatheredParameters(ShardedParameters* sharded) : sharded_(sharded) {
+    if (sharded_ != nullptr) sharded_->GatherAll();
+  }
+  ~GatheredParameters() {
+    if (sharded_ != nullptr) sharded_->ReleaseAll();
+  }
+  GatheredParameters(const GatheredParameters&) = delete;
+  GatheredParameters& operator=(const GatheredParameters&) = delete;
+
+ private:
+  ShardedParameters* sharded_;
+};
 
 }  // namespace brain::distributed

@@ -7,11 +7,13 @@
 #include <cstdio>
 #include <functional>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/train/metrics_reduction.h"
 #include "core/train/policy_optimizer.h"
 #include "core/train/preemption.h"
+#include "core/train/sharded_causal_lm.h"
 #include "core/train/step_plan.h"
 #include "core/train/trainer_checkpoint.h"
 #include "core/train/trainer_observer.h"
@@ -42,12 +44,14 @@ objectives::UnitCounts GlobalCounts(distributed::Communicator& comm, const objec
           static_cast<int64_t>(c[3])};
 }
 
-// Every rank agrees to stop when any rank was asked to (one MAX all-reduce of a flag).
-bool AgreeOnPreemption(distributed::Communicator& comm, bool local) {
-  torch::Tensor flag = torch::tensor({local ? 1.0 : 0.0}, torch::kDouble);
-  comm.AllReduce(flag, distributed::ReduceOp::kMax);
-  return flag.item<double>() > 0;
+double GlobalMax(distributed::Communicator& comm, double local) {
+  torch::Tensor value = torch::tensor({local}, torch::kDouble);
+  comm.AllReduce(value, distributed::ReduceOp::kMax);
+  return value.item<double>();
 }
+
+// Every rank agrees to stop when any rank was asked to.
+bool AgreeOnPreemption(distributed::Communicator& comm, bool local) { return GlobalMax(comm, local ? 1 : 0) > 0; }
 
 }  // namespace
 
@@ -56,10 +60,6 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
                                          const TrainerOptions& options) {
   const auto start = WallClock::now();
   const config::OptimizerConfig& opt = config.optimizer();
-  if (config.distributed().sharding_stage() == 3) {
-    return absl::UnimplementedError(
-        "distributed.sharding_stage: stage 3 is not available in the training pipelines yet (use 0 or 1)");
-  }
   StepPlanOptions plan_options;
   plan_options.units_per_round = task.UnitsPerRound();
   plan_options.micro_batch = std::max(1, opt.micro_batch_size());
@@ -72,26 +72,44 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
   if (plan_options.units_per_round <= 0) {
     return absl::InvalidArgumentError("data: no training examples (every line was empty or skipped)");
   }
+  const bool stage3 = config.distributed().sharding_stage() == 3;
+  if (stage3 && plan_options.units_per_round < comm.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "distributed.sharding_stage 3 needs at least one training unit per rank and round (%d units, %d ranks)",
+        plan_options.units_per_round, comm.size()));
+  }
   const StepPlan plan(plan_options, comm.rank(), comm.size());
 
   model::CausalLm& model = task.trained_model();
-  std::vector<torch::Tensor> params;
-  for (const auto& p : model.parameters()) {
-    if (p.requires_grad()) params.push_back(p);
-  }
-  for (const auto& p : task.ExtraTrainedParameters()) params.push_back(p);
-  PolicyOptimizer optimizer(params, comm, opt, config.distributed(), plan.total_steps());
   TrainerCheckpoint checkpoint(config, comm, options.run_dir);
   TrainerResult result;
-
   int64_t step = 0;
+  std::optional<LoadedCheckpoint> resume_point;
   if (config.checkpoint().resume()) {
-    auto resumed = checkpoint.Restore(model, optimizer, task);
-    if (!resumed.ok()) return resumed.status();
-    if (resumed->has_value()) {
-      step = **resumed;
-      result.resumed = true;
+    auto restored = checkpoint.RestoreModel(model, task);
+    if (!restored.ok()) return restored.status();
+    resume_point = *std::move(restored);
+  }
+  // Stage 3: from here on the policy's parameters live as per-rank shards, gathered block by block inside
+  // each forward and backward; the end of a successful run gathers them back into the model.
+  std::unique_ptr<distributed::ShardedParameters> sharded;
+  if (stage3) sharded = distributed::ShardStage3(model, comm);
+  absl::Cleanup unshard = [&] {
+    if (sharded) distributed::ClearStage3(model);
+  };
+  std::vector<torch::Tensor> params;
+  if (!stage3) {
+    for (const auto& p : model.parameters()) {
+      if (p.requires_grad()) params.push_back(p);
     }
+  }
+  for (const auto& p : task.ExtraTrainedParameters()) params.push_back(p);
+  PolicyOptimizer optimizer(params, comm, opt, config.distributed(), plan.total_steps(), sharded.get());
+  if (resume_point.has_value()) {
+    if (auto status = checkpoint.RestoreOptimizer(*resume_point, optimizer); !status.ok()) return status;
+    step = resume_point->step;
+    result.resumed = true;
+    resume_point.reset();
   }
   TrainerObserver observer(config, comm, options.run_dir, options.label, plan.total_steps(), step, model);
   if (auto status = observer.Open(); !status.ok()) return status;
@@ -114,23 +132,37 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     const auto step_start = WallClock::now();
     const auto micro = plan.MicroBatches(step, rank_units);
     std::vector<TrainBatch> batches;
+    TrainBatch padding;
     for (const auto& units : micro) batches.push_back(task.MakeBatch(units));
     objectives::StepContext context;
     context.global = GlobalCounts(comm, objective, batches);
     MetricsAccumulator metrics;
     int64_t tokens = 0;
     double loss = 0;
+    // Stage 3 gathers parameters inside every forward and backward, so every rank runs as many passes as
+    // the busiest one: a rank with fewer micro-batches repeats one with its loss scaled by zero.
+    size_t passes = batches.size();
+    if (stage3) {
+      passes = static_cast<size_t>(GlobalMax(comm, static_cast<double>(batches.size())));
+      if (batches.empty() && passes > 0) padding = task.MakeBatch({rank_units.front()});
+    }
     {
       auto timer = observer.Phase("train");
-      if (batches.empty()) optimizer.BeginMicroBatch(/*last=*/true);
-      for (size_t i = 0; i < batches.size(); ++i) {
-        optimizer.BeginMicroBatch(i + 1 == batches.size());
-        task.Forward(batches[i]);
-        objectives::ObjectiveOutput out = objective.Compute(batches[i].inputs, context);
+      if (passes == 0) optimizer.BeginMicroBatch(/*last=*/true);
+      for (size_t i = 0; i < passes; ++i) {
+        const bool real = i < batches.size();
+        TrainBatch& batch = real ? batches[i] : (batches.empty() ? padding : batches.back());
+        optimizer.BeginMicroBatch(i + 1 == passes);
+        task.Forward(batch);
+        objectives::ObjectiveOutput out = objective.Compute(batch.inputs, context);
+        if (!real) {
+          (out.loss * 0.0).backward();
+          continue;
+        }
         out.loss.backward();
         loss += out.loss.item<double>();
         metrics.Add(out.metrics);
-        tokens += batches[i].tokens;
+        tokens += batch.tokens;
       }
     }
     OptimizerStepResult update;
@@ -148,7 +180,11 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     step_metrics["tokens"] = distributed::GlobalSum(comm, static_cast<double>(tokens));
     step_metrics["step_seconds"] = Seconds(step_start);
     ++step;
-    if (plan.StepInRound(step) == 0 || step == plan.total_steps()) task.EndRound(round);
+    if (plan.StepInRound(step) == 0 || step == plan.total_steps()) {
+      if (sharded) sharded->GatherAll();  // e.g. BRAIn copies the policy into its proposal
+      task.EndRound(round);
+      if (sharded) sharded->ReleaseAll();
+    }
     if (auto status = observer.StepDone(step, step_metrics); !status.ok()) return status;
     result.final_metrics = step_metrics;
 
@@ -157,8 +193,12 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     const bool periodic = every > 0 && step % every == 0;
     if (preempt || periodic || step == plan.total_steps()) {
       auto timer = observer.Phase("checkpoint");
-      if (auto status = checkpoint.Save(step, model, optimizer, task); !status.ok()) return status;
+      if (auto status = checkpoint.Save(step, model, optimizer, task, sharded.get()); !status.ok()) return status;
       last_saved = step;
+      const std::vector<int64_t> kept = checkpoint.CompleteSteps();
+      // A resume from the oldest kept checkpoint starts in its step's round; the round before it stays
+      // too when that checkpoint ends a round (the final round's samples outlive the run).
+      if (!kept.empty()) task.ForgetRoundsBefore(plan.RoundOf(std::max<int64_t>(0, kept.front() - 1)));
     }
     if (preempt && step < plan.total_steps()) {
       observer.Note(absl::StrFormat("preempted: checkpoint at step %d written; rerun the same command to resume",
@@ -168,8 +208,9 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     }
   }
   if (last_saved != step && step > 0) {
-    if (auto status = checkpoint.Save(step, model, optimizer, task); !status.ok()) return status;
+    if (auto status = checkpoint.Save(step, model, optimizer, task, sharded.get()); !status.ok()) return status;
   }
+  if (sharded) sharded->GatherAll();  // the model holds its full parameters again for export
   if (auto status = observer.Close(); !status.ok()) return status;
   result.steps = step;
   result.seconds = Seconds(start);

@@ -13,6 +13,7 @@
 #include "core/train/checkpoint_manager.h"
 #include "core/train/rng_state.h"
 #include "core/train/sha256.h"
+#include "distributed/sharded_parameters.h"
 
 namespace brain::train {
 namespace {
@@ -41,12 +42,20 @@ TrainerCheckpoint::TrainerCheckpoint(const config::ExperimentConfig& config, dis
 TrainerCheckpoint::~TrainerCheckpoint() = default;
 
 absl::Status TrainerCheckpoint::Save(int64_t step, model::CausalLm& model, PolicyOptimizer& optimizer,
-                                     TrainingTask& task) {
+                                     TrainingTask& task, distributed::ShardedParameters* sharded) {
   model::TensorMap model_tensors;
   checkpoint::TrainerState state;
+  if (sharded != nullptr) {
+    for (auto& [name, tensor] : sharded->FullParameters()) {
+      if (comm_.rank() == 0) model_tensors[name] = std::move(tensor);
+    }
+  }
+  std::map<std::string, torch::Tensor> extras = task.ExtraModelTensors();  // collective at stage 3
   if (comm_.rank() == 0) {
-    for (const auto& item : model.named_parameters()) model_tensors[item.key()] = item.value().detach();
-    for (auto& [name, tensor] : task.ExtraModelTensors()) model_tensors[kExtraPrefix + name] = tensor.detach();
+    if (sharded == nullptr) {
+      for (const auto& item : model.named_parameters()) model_tensors[item.key()] = item.value().detach();
+    }
+    for (auto& [name, tensor] : extras) model_tensors[kExtraPrefix + name] = tensor.detach();
     state.set_step(step);
     state.set_torch_cpu_rng_state(CaptureTorchCpuRngState());
     state.set_config_hash(config_hash_);
@@ -61,11 +70,11 @@ absl::Status TrainerCheckpoint::Save(int64_t step, model::CausalLm& model, Polic
   return saved.status();
 }
 
-absl::StatusOr<std::optional<int64_t>> TrainerCheckpoint::Restore(model::CausalLm& model, PolicyOptimizer& optimizer,
-                                                                 TrainingTask& task) {
+absl::StatusOr<std::optional<LoadedCheckpoint>> TrainerCheckpoint::RestoreModel(model::CausalLm& model,
+                                                                               TrainingTask& task) {
   auto newest = manager_->FindNewestComplete();
   if (!newest.ok()) return newest.status();
-  if (!newest->has_value()) return std::optional<int64_t>();
+  if (!newest->has_value()) return std::optional<LoadedCheckpoint>();
   auto loaded = manager_->Load(**newest);
   if (!loaded.ok()) return loaded.status();
   const checkpoint::TrainerState& state = loaded->state;
@@ -84,21 +93,29 @@ absl::StatusOr<std::optional<int64_t>> TrainerCheckpoint::Restore(model::CausalL
     if (absl::StartsWith(name, kExtraPrefix)) extra[name.substr(sizeof(kExtraPrefix) - 1)] = tensor;
   }
   if (auto status = task.RestoreExtraModelTensors(extra); !status.ok()) return status;
-  if (auto status = optimizer.LoadStateTensors(loaded->rank_tensors); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(loaded->dir, ": ", status.message()));
+  loaded->model_tensors.clear();  // loaded into the model; the rank tensors wait for RestoreOptimizer
+  return std::optional<LoadedCheckpoint>(*std::move(loaded));
+}
+
+absl::Status TrainerCheckpoint::RestoreOptimizer(const LoadedCheckpoint& loaded, PolicyOptimizer& optimizer) {
+  const checkpoint::TrainerState& state = loaded.state;
+  if (auto status = optimizer.LoadStateTensors(loaded.rank_tensors); !status.ok()) {
+    return absl::Status(status.code(), absl::StrCat(loaded.dir, ": ", status.message()));
   }
   if (auto status = optimizer.LoadState(state); !status.ok()) return status;
-  auto rng = loaded->rank_tensors.find(kRngTensor);
+  auto rng = loaded.rank_tensors.find(kRngTensor);
   const std::string rng_state =
-      rng != loaded->rank_tensors.end() ? TensorToBytes(rng->second) : state.torch_cpu_rng_state();
+      rng != loaded.rank_tensors.end() ? TensorToBytes(rng->second) : state.torch_cpu_rng_state();
   if (auto status = RestoreTorchCpuRngState(rng_state); !status.ok()) {
-    return absl::Status(status.code(), absl::StrCat(loaded->dir, ": ", status.message()));
+    return absl::Status(status.code(), absl::StrCat(loaded.dir, ": ", status.message()));
   }
   if (comm_.rank() == 0) {
-    std::fprintf(stderr, "[train] resumed from %s (step %lld)\n", loaded->dir.c_str(),
+    std::fprintf(stderr, "[train] resumed from %s (step %lld)\n", loaded.dir.c_str(),
                  static_cast<long long>(state.step()));
   }
-  return std::optional<int64_t>(state.step());
+  return absl::OkStatus();
 }
+
+std::vector<int64_t> TrainerCheckpoint::CompleteSteps() const { return manager_->CompleteSteps(); }
 
 }  // namespace brain::train

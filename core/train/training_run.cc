@@ -110,7 +110,8 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       if (!policy.ok()) return policy.status();
       auto reference = s.Model(s.Reference(), "models.reference", model::HeadKind::kLanguageModel, true);
       if (!reference.ok()) return reference.status();
-      return std::unique_ptr<TrainingTask>(new DpoTask(*policy, *reference, std::move(pairs), s.pad_id));
+      distributed::Communicator* stage3 = c.distributed().sharding_stage() == 3 ? &s.comm : nullptr;
+      return std::unique_ptr<TrainingTask>(new DpoTask(*policy, *reference, std::move(pairs), s.pad_id, stage3));
     }
     case config::ExperimentConfig::kBrain: {
       if (c.brain().placement() == config::BrainConfig::SAMPLE_PARALLEL) {

@@ -44,6 +44,9 @@ class TrainingTask {
   virtual int64_t UnitsPerRound() const = 0;
   // Called once a round's last step is done (BRAIn refreshes its proposal every K rounds here).
   virtual void EndRound(int64_t /*round*/) {}
+  // Called after each checkpoint with the first round a resume can start in (that of the oldest kept
+  // checkpoint): state kept for earlier rounds may go (BRAIn deletes their sample cache).
+  virtual void ForgetRoundsBefore(int64_t /*round*/) {}
 
   // A micro-batch of `units` (no grad yet; see TrainBatch).
   virtual TrainBatch MakeBatch(const std::vector<int64_t>& units) = 0;
@@ -56,7 +59,8 @@ class TrainingTask {
   virtual absl::Status ExportExtras(const std::string& /*dir*/) { return absl::OkStatus(); }
 
   // Extra state for checkpoints: tensors saved with the model by rank 0 (e.g. BRAIn's proposal when it
-  // lags the policy), restored before the first round of a resumed run.
+  // lags the policy), restored before the first round of a resumed run. Collective: every rank calls
+  // ExtraModelTensors (a stage-3 task gathers them); only rank 0's result is written.
   virtual std::map<std::string, torch::Tensor> ExtraModelTensors() { return {}; }
   virtual absl::Status RestoreExtraModelTensors(const std::map<std::string, torch::Tensor>& /*tensors*/) {
     return absl::OkStatus();

@@ -28,79 +28,20 @@ import torch
 from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from byte_tokenizer import write_tokenizer  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from run_helpers import (Checks, final_checkpoint, metrics, run_brain, same_files, shard_names,  # noqa: E402
+                         write_config, write_task)
 
 BRAIN, DRIVER, MPIEXEC = sys.argv[1], sys.argv[2], sys.argv[3]
 MPI_FLAGS = sys.argv[4:]
-FAILURES = []
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-
-
-def write_task(root):
-    tok = os.path.join(root, "tokenizer")
-    write_tokenizer(tok)
-    rng = np.random.default_rng(0)
-    letters = "abcdefgh"
-    word = lambda k: "".join(rng.choice(list(letters), k))
-    with open(os.path.join(root, "demos.jsonl"), "w") as f:
-        for _ in range(48):
-            p = word(4)
-            f.write(json.dumps({"prompt": p + ">", "response": p[::-1]}) + "\n")
-    with open(os.path.join(root, "pairs.jsonl"), "w") as f:
-        for _ in range(48):
-            p = word(4)
-            f.write(json.dumps({"prompt": p + ">", "chosen": "a" + word(3), "rejected": "h" + word(3)}) + "\n")
-    with open(os.path.join(root, "prompts.jsonl"), "w") as f:
-        for _ in range(16):
-            f.write(json.dumps({"prompt": word(4) + ">"}) + "\n")
-    return tok
-
-
-def config(root, name, body, policy='preset: "gpt2-tiny"', extra_models=""):
-    path = os.path.join(root, name + ".textproto")
-    open(path, "w").write(f"""
-name: "{name}"
-output_dir: "{os.path.join(root, 'runs', name)}"
-seed: 7
-models {{ policy {{ {policy} }} {extra_models} tokenizer: "{os.path.join(root, 'tokenizer')}" max_seq_len: 64 }}
-{body}
-checkpoint {{ every_steps: 2 keep_last: 2 }}
-logging {{ every_steps: 1 progress: true }}
-""")
-    return path
+check = Checks()
+config = write_config
 
 
 def brain(*args, check_rc=0, **kw):
-    cmd = [MPIEXEC, "-np", "2", *MPI_FLAGS, BRAIN, *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
-    if check_rc is not None and proc.returncode != check_rc:
-        print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
-    return proc
-
-
-def metrics(run_dir):
-    return [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
-
-
-def final_checkpoint(run_dir):
-    steps = sorted(d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_"))
-    return os.path.join(run_dir, "checkpoints", steps[-1])
-
-
-def same_files(a, b, names):
-    for n in names:
-        if open(os.path.join(a, n), "rb").read() != open(os.path.join(b, n), "rb").read():
-            return False
-    return True
-
-
-def shard_names(d):
-    return ["model.safetensors"] + sorted(f for f in os.listdir(d) if f.startswith("optimizer_rank_"))
+    return run_brain(MPIEXEC, MPI_FLAGS, BRAIN, *args, check_rc=check_rc, **kw)
 
 
 def driver_logits(tmp, model_dir, ids):
@@ -261,7 +202,7 @@ sampling {{ max_new_tokens: 6 batch_size: 16 }}"""
               "align with 1 prompt per round on 2 ranks: 3 rounds of 1 step, no hang")
 
         # ---- eval: the SFT policy against itself
-        ev = config(root, "eval", f"""data {{ train_path: "{root}/demos.jsonl" eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 }}
+        ev = config(root, "eval", f"""data {{ train_path: "{root}/demos.jsonl" eval_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
 sampling {{ max_new_tokens: 6 batch_size: 16 }}
 sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{export}" }} {reward}')
         p = brain("eval", "--config", ev, "--best-of-n", "4")
@@ -271,8 +212,8 @@ sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{exp
               f"brain eval (np 2): 16 prompts, KL of a policy to itself exactly 0, best-of-n ({result})")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
+    if check.failures:
+        print(f"{len(check.failures)} check(s) failed")
         sys.exit(1)
     print("all pipeline checks passed")
 

@@ -1,0 +1,84 @@
+"""Shared by the pipeline tests: the task files, config files and run-directory readers."""
+import json
+import os
+import subprocess
+
+import numpy as np
+
+from byte_tokenizer import write_tokenizer
+
+
+class Checks:
+    """Prints each check as it runs and remembers the failures."""
+
+    def __init__(self):
+        self.failures = []
+
+    def __call__(self, cond, what):
+        print(("ok   " if cond else "FAIL ") + what, flush=True)
+        if not cond:
+            self.failures.append(what)
+
+
+def write_task(root, demos=48, pairs=48, prompts=16):
+    """A byte-level tokenizer and three JSONL files: reversal demos, preference pairs, prompts."""
+    tok = os.path.join(root, "tokenizer")
+    write_tokenizer(tok)
+    rng = np.random.default_rng(0)
+    letters = "abcdefgh"
+    word = lambda k: "".join(rng.choice(list(letters), k))
+    with open(os.path.join(root, "demos.jsonl"), "w") as f:
+        for _ in range(demos):
+            p = word(4)
+            f.write(json.dumps({"prompt": p + ">", "response": p[::-1]}) + "\n")
+    with open(os.path.join(root, "pairs.jsonl"), "w") as f:
+        for _ in range(pairs):
+            p = word(4)
+            f.write(json.dumps({"prompt": p + ">", "chosen": "a" + word(3), "rejected": "h" + word(3)}) + "\n")
+    with open(os.path.join(root, "prompts.jsonl"), "w") as f:
+        for _ in range(prompts):
+            f.write(json.dumps({"prompt": word(4) + ">"}) + "\n")
+    return tok
+
+
+def write_config(root, name, body, policy='preset: "gpt2-tiny"', extra_models=""):
+    path = os.path.join(root, name + ".textproto")
+    open(path, "w").write(f"""
+name: "{name}"
+output_dir: "{os.path.join(root, 'runs', name)}"
+seed: 7
+models {{ policy {{ {policy} }} {extra_models} tokenizer: "{os.path.join(root, 'tokenizer')}" max_seq_len: 64 }}
+{body}
+checkpoint {{ every_steps: 2 keep_last: 2 }}
+logging {{ every_steps: 1 progress: true }}
+""")
+    return path
+
+
+def run_brain(mpiexec, mpi_flags, brain, *args, np_=2, check_rc=0, **kw):
+    """Runs `mpiexec -np np_ brain args...`; prints the output tails when the exit code is not check_rc."""
+    cmd = [mpiexec, "-np", str(np_), *mpi_flags, brain, *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    if check_rc is not None and proc.returncode != check_rc:
+        print(proc.stdout[-3000:], proc.stderr[-5000:], sep="\n")
+    return proc
+
+
+def metrics(run_dir):
+    return [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
+
+
+def final_checkpoint(run_dir):
+    steps = sorted(d for d in os.listdir(os.path.join(run_dir, "checkpoints")) if d.startswith("step_"))
+    return os.path.join(run_dir, "checkpoints", steps[-1])
+
+
+def same_files(a, b, names):
+    for n in names:
+        if open(os.path.join(a, n), "rb").read() != open(os.path.join(b, n), "rb").read():
+            return False
+    return True
+
+
+def shard_names(d):
+    return ["model.safetensors"] + sorted(f for f in os.listdir(d) if f.startswith("optimizer_rank_"))

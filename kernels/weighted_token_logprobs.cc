@@ -15,24 +15,10 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-at::ScalarType WorkingType(at::ScalarType input) { return input == at::kDouble ? at::kDouble : at::kFloat; }
+using internal::ActiveChunks;
+using internal::WorkingType;
 
-// Checks every target (in [0, V) or ignore_index) with one host copy and returns, per chunk, whether
-// it holds a row that is not ignored; fully ignored chunks are skipped (no matmul at all).
-std::vector<bool> ActiveChunks(const at::Tensor& targets, int64_t vocab_size, int64_t ignore_index,
-                               int64_t chunk_rows) {
-  const at::Tensor host = targets.to(at::kCPU).contiguous();
-  const int64_t* t = host.data_ptr<int64_t>();
-  const int64_t n = host.numel();
-  std::vector<bool> active((n + chunk_rows - 1) / chunk_rows, false);
-  for (int64_t i = 0; i < n; ++i) {
-    if (t[i] == ignore_index) continue;
-    TORCH_CHECK(t[i] >= 0 && t[i] < vocab_size, "WeightedTokenLogprobs: targets[", i, "] = ", t[i],
-                " is outside [0, ", vocab_size, ") and is not ignore_index (", ignore_index, ")");
-    active[i / chunk_rows] = true;
-  }
-  return active;
-}
+constexpr char kOp[] = "WeightedTokenLogprobs";
 
 class WeightedTokenLogprobsFunction : public torch::autograd::Function<WeightedTokenLogprobsFunction> {
  public:
@@ -40,16 +26,17 @@ class WeightedTokenLogprobsFunction : public torch::autograd::Function<WeightedT
                                const at::Tensor& targets, int64_t ignore_index, int64_t chunk_rows,
                                bool compute_entropy) {
     const int64_t n = hidden.size(0);
-    const std::vector<bool> active = ActiveChunks(targets, weight.size(0), ignore_index, chunk_rows);
+    const std::vector<bool> active = ActiveChunks(targets, weight.size(0), ignore_index, chunk_rows, kOp);
     const auto options = hidden.options().dtype(WorkingType(hidden.scalar_type()));
     at::Tensor logprob = at::zeros({n}, options);
     at::Tensor lse = at::zeros({n}, options);
     at::Tensor entropy = compute_entropy ? at::zeros({n}, options) : at::Tensor();
+    at::Tensor buffer;  // one [chunk_rows, V] logits scratch reused by every chunk
     for (size_t c = 0; c < active.size(); ++c) {
       if (!active[c]) continue;
       const int64_t start = static_cast<int64_t>(c) * chunk_rows;
       const int64_t rows = std::min(chunk_rows, n - start);
-      at::Tensor logits = internal::ChunkLogits(hidden.narrow(0, start, rows), weight);
+      at::Tensor logits = internal::ChunkLogitsInto(hidden.narrow(0, start, rows), weight, chunk_rows, buffer);
       internal::ChunkRowStats(logits, targets.narrow(0, start, rows), ignore_index,
                               lse.narrow(0, start, rows), logprob.narrow(0, start, rows),
                               compute_entropy ? entropy.narrow(0, start, rows) : at::Tensor());
@@ -79,17 +66,19 @@ class WeightedTokenLogprobsFunction : public torch::autograd::Function<WeightedT
     const int64_t n = hidden.size(0);
     const at::ScalarType work = WorkingType(hidden.scalar_type());
     const at::Tensor grad = grad_logprob.to(work).contiguous();
-    const std::vector<bool> active = ActiveChunks(targets, weight.size(0), ignore_index, chunk_rows);
+    const std::vector<bool> active = ActiveChunks(targets, weight.size(0), ignore_index, chunk_rows, kOp);
     at::Tensor grad_hidden = need_hidden ? at::zeros_like(hidden) : at::Tensor();
     // fp32 accumulation across chunks even for bf16/fp16 weights (bf16 sums drift).
     at::Tensor grad_weight_acc =
         need_weight ? at::zeros(weight.sizes(), weight.options().dtype(work)) : at::Tensor();
+    at::Tensor buffer;
     for (size_t c = 0; c < active.size(); ++c) {
       if (!active[c]) continue;
       const int64_t start = static_cast<int64_t>(c) * chunk_rows;
       const int64_t rows = std::min(chunk_rows, n - start);
       const at::Tensor hidden_chunk = hidden.narrow(0, start, rows);
-      at::Tensor grad_logits = internal::ChunkLogits(hidden_chunk, weight);  // recomputed, never stored
+      // Recomputed, never stored.
+      at::Tensor grad_logits = internal::ChunkLogitsInto(hidden_chunk, weight, chunk_rows, buffer);
       internal::ChunkLogitGradInPlace(grad_logits, lse.narrow(0, start, rows), grad.narrow(0, start, rows),
                                       targets.narrow(0, start, rows), ignore_index);
       if (need_hidden) {
@@ -118,23 +107,8 @@ int64_t AutoChunkRows(int64_t num_tokens, int64_t hidden_dim, int64_t vocab_size
 TokenLogprobs WeightedTokenLogprobs(const at::Tensor& hidden, const at::Tensor& weight,
                                     const at::Tensor& targets, int64_t ignore_index,
                                     const WeightedLogprobOptions& options) {
-  TORCH_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
-              "WeightedTokenLogprobs: hidden must be [N, d] and weight [V, d]; got ", hidden.sizes(), " and ",
-              weight.sizes());
-  TORCH_CHECK(at::isFloatingType(hidden.scalar_type()) && hidden.scalar_type() == weight.scalar_type(),
-              "WeightedTokenLogprobs: hidden and weight need the same floating dtype; got ",
-              hidden.scalar_type(), " and ", weight.scalar_type());
-  TORCH_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0) && targets.scalar_type() == at::kLong,
-              "WeightedTokenLogprobs: targets must be int64 [N] with N = ", hidden.size(0), "; got ",
-              targets.scalar_type(), " ", targets.sizes());
-  TORCH_CHECK(hidden.device() == weight.device() && hidden.device() == targets.device(),
-              "WeightedTokenLogprobs: hidden, weight and targets must be on one device");
-  TORCH_CHECK(options.chunk_rows >= 0, "WeightedTokenLogprobs: chunk_rows must be >= 0, got ",
-              options.chunk_rows);
-  const int64_t n = hidden.size(0);
-  const int64_t chunk_rows =
-      std::max<int64_t>(1, options.chunk_rows > 0 ? std::min(options.chunk_rows, n)
-                                                  : AutoChunkRows(n, hidden.size(1), weight.size(0)));
+  internal::CheckLogprobInputs(hidden, weight, targets, options.chunk_rows, kOp);
+  const int64_t chunk_rows = internal::ResolveChunkRows(options.chunk_rows, hidden, weight);
   const variable_list result =
       WeightedTokenLogprobsFunction::apply(hidden.contiguous(), weight.contiguous(), targets.contiguous(),
                                            ignore_index, chunk_rows, options.compute_entropy);

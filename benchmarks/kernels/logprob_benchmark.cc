@@ -1,16 +1,19 @@
-// Fused vs naive weighted token log-probs, forward + backward: wall time and peak extra memory as JSON lines.
+// Fused vs naive weighted log-likelihood, forward + backward: wall time and peak extra memory as JSON lines.
 //
 // Every (shape, N, implementation) runs in a fresh child process (fork before any torch work), so
 // allocator state and page caches of one configuration cannot flatter the next. CPU memory: the child
 // builds its inputs, records VmRSS, resets the kernel's RSS high-water mark (`5` > /proc/self/clear_refs)
 // and reads VmHWM after one forward + backward; the difference is the peak extra resident memory,
 // gradients included. CUDA memory: the caching allocator's peak allocated bytes over the same span.
-// Time: a third child alternates naive and fused forward + backward (one warm-up each, then --reps
-// each) and keeps each one's minimum, so both see the same machine load. Ratios fused/naive come from
-// the same invocation.
+// Time: one more child alternates naive and each fused op, forward + backward (after a tiny warm-up;
+// --warmup=1 adds a full-size one), --reps times each, and keeps each one's median, so all see the
+// same machine load. Ops: `tokens` = WeightedTokenLogprobs (per-token log-probs, backward with any
+// per-token gradient: 4 matmuls), `sum` = WeightedLogprobSum (weights known at forward: 3 matmuls).
+// Both compute the same gradients as the naive path. Ratios fused/naive come from the same child.
 //
 // Usage: kernels_logprob_benchmark [--device=cpu|cuda] [--shapes=gpt2,llama] [--gpt2_n=1024,2048,...]
-//        [--llama_n=...] [--reps=2] [--chunk_rows=0] [--threads=0] [--smoke]
+//        [--llama_n=...] [--ops=tokens,sum] [--reps=3] [--warmup=0] [--memory=1] [--chunk_rows=0]
+//        [--threads=0] [--smoke]
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -29,6 +32,7 @@
 #endif
 
 #include "kernels/naive_reference.h"
+#include "kernels/weighted_logprob_sum.h"
 #include "kernels/weighted_token_logprobs.h"
 
 namespace brain::kernels {
@@ -41,17 +45,20 @@ struct Shape {
   std::vector<int64_t> tokens;
 };
 
+// The implementations timed: the naive reference and the two fused ops.
+enum Impl { kNaive = 0, kTokens = 1, kSum = 2 };
+constexpr const char* kImplNames[] = {"naive", "fused", "fused"};
+constexpr const char* kOpNames[] = {"", "weighted_token_logprobs_fwd_bwd", "weighted_logprob_sum_fwd_bwd"};
+
 struct Flags {
   std::string device = "cpu";
   std::vector<Shape> shapes;
-  int reps = -1;  // default: 2, or 1 for --smoke
+  std::vector<Impl> ops = {kTokens, kSum};
+  bool warmup = false;
+  bool memory = true;  // --memory=0 skips the peak-memory children (time only)
+  int reps = -1;  // default: 3, or 1 for --smoke
   int64_t chunk_rows = 0;
   int threads = 0;  // intra-op threads; 0 keeps LibTorch's default
-};
-
-struct Measurement {
-  double peak_extra_bytes = -1;
-  double seconds = -1;
 };
 
 std::vector<int64_t> ParseList(const std::string& text) {
@@ -80,6 +87,14 @@ Flags ParseFlags(int argc, char** argv) {
       gpt2.tokens = ParseList(value);
     } else if (key == "--llama_n") {
       llama.tokens = ParseList(value);
+    } else if (key == "--ops") {
+      flags.ops.clear();
+      if (value.find("tokens") != std::string::npos) flags.ops.push_back(kTokens);
+      if (value.find("sum") != std::string::npos) flags.ops.push_back(kSum);
+    } else if (key == "--memory") {
+      flags.memory = value != "0";
+    } else if (key == "--warmup") {
+      flags.warmup = value != "0";
     } else if (key == "--reps") {
       flags.reps = std::max(1, std::stoi(value));
     } else if (key == "--chunk_rows") {
@@ -99,7 +114,7 @@ Flags ParseFlags(int argc, char** argv) {
     flags.shapes.push_back(Shape{"smoke", 1000, 64, {256}});
     if (flags.reps < 0) flags.reps = 1;
   }
-  if (flags.reps < 0) flags.reps = 2;
+  if (flags.reps < 0) flags.reps = 3;
   return flags;
 }
 
@@ -134,21 +149,28 @@ Problem MakeProblem(const Flags& flags, const Shape& shape, int64_t n) {
   return p;
 }
 
-// One forward + backward (gradients w.r.t. hidden and weight), synchronised on CUDA.
-void RunOnce(const Flags& flags, const Problem& p, bool fused) {
+// One forward + backward (gradients w.r.t. hidden and weight of Σ_i grad_i·logprob_i), synchronised on
+// CUDA.
+void RunOnce(const Flags& flags, const Problem& p, Impl impl) {
   WeightedLogprobOptions options;
   options.chunk_rows = flags.chunk_rows;
-  const torch::Tensor logprob =
-      fused ? WeightedTokenLogprobs(p.hidden, p.weight, p.targets, kDefaultIgnoreIndex, options).logprob
-            : NaiveWeightedTokenLogprobs(p.hidden, p.weight, p.targets).logprob;
-  const auto grads = torch::autograd::grad({logprob}, {p.hidden, p.weight}, {p.grad});
+  if (impl == kSum) {
+    const torch::Tensor loss =
+        WeightedLogprobSum(p.hidden, p.weight, p.targets, p.grad, kDefaultIgnoreIndex, options).loss;
+    const auto grads = torch::autograd::grad({loss}, {p.hidden, p.weight});
+  } else {
+    const torch::Tensor logprob =
+        impl == kTokens ? WeightedTokenLogprobs(p.hidden, p.weight, p.targets, kDefaultIgnoreIndex, options).logprob
+                        : NaiveWeightedTokenLogprobs(p.hidden, p.weight, p.targets).logprob;
+    const auto grads = torch::autograd::grad({logprob}, {p.hidden, p.weight}, {p.grad});
+  }
   if (p.hidden.is_cuda()) torch::cuda::synchronize();
 }
 
 // Child body: peak extra memory of the first forward + backward of one implementation.
-double MeasurePeakExtraBytes(const Flags& flags, const Shape& shape, int64_t n, bool fused) {
+double MeasurePeakExtraBytes(const Flags& flags, const Shape& shape, int64_t n, Impl impl) {
   // Warm up on a tiny problem first, so lazily loaded code and thread pools are not counted.
-  RunOnce(flags, MakeProblem(flags, Shape{"warmup", 64, 16, {}}, 8), fused);
+  RunOnce(flags, MakeProblem(flags, Shape{"warmup", 64, 16, {}}, 8), impl);
   const Problem p = MakeProblem(flags, shape, n);
   if (p.hidden.is_cuda()) {
 #ifdef BRAIN_WITH_CUDA
@@ -156,7 +178,7 @@ double MeasurePeakExtraBytes(const Flags& flags, const Shape& shape, int64_t n, 
     torch::cuda::synchronize();
     const double base = alloc::getDeviceStats(0).allocated_bytes[0].current;
     alloc::resetPeakStats(0);
-    RunOnce(flags, p, fused);
+    RunOnce(flags, p, impl);
     return alloc::getDeviceStats(0).allocated_bytes[0].peak - base;
 #else
     return -1;
@@ -164,24 +186,35 @@ double MeasurePeakExtraBytes(const Flags& flags, const Shape& shape, int64_t n, 
   }
   const double base = ProcStatusBytes("VmRSS");
   ResetPeakRss();
-  RunOnce(flags, p, fused);
+  RunOnce(flags, p, impl);
   return ProcStatusBytes("VmHWM") - base;
 }
 
-// Child body: a warm-up of each, then --reps alternating naive/fused runs (so both see the same machine
-// load); the minimum time of each.
-std::pair<double, double> MeasureSeconds(const Flags& flags, const Shape& shape, int64_t n) {
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t k = values.size();
+  return k % 2 == 1 ? values[k / 2] : 0.5 * (values[k / 2 - 1] + values[k / 2]);
+}
+
+// Child body: --reps rounds alternating naive and each fused op (so all see the same machine load);
+// the median time of each, naive first then flags.ops in order.
+std::vector<double> MeasureSeconds(const Flags& flags, const Shape& shape, int64_t n) {
+  std::vector<Impl> impls = {kNaive};
+  impls.insert(impls.end(), flags.ops.begin(), flags.ops.end());
+  for (Impl impl : impls) RunOnce(flags, MakeProblem(flags, Shape{"warmup", 64, 16, {}}, 8), impl);
   const Problem p = MakeProblem(flags, shape, n);
-  double best[2] = {-1, -1};
-  for (int r = 0; r <= flags.reps; ++r) {
-    for (int fused = 0; fused < 2; ++fused) {
+  std::vector<std::vector<double>> times(impls.size());
+  for (int r = flags.warmup ? 0 : 1; r <= flags.reps; ++r) {
+    for (size_t i = 0; i < impls.size(); ++i) {
       const auto start = std::chrono::steady_clock::now();
-      RunOnce(flags, p, fused == 1);
+      RunOnce(flags, p, impls[i]);
       const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (r > 0) best[fused] = best[fused] < 0 ? s : std::min(best[fused], s);
+      if (r > 0) times[i].push_back(s);
     }
   }
-  return {best[0], best[1]};
+  std::vector<double> out;
+  for (const auto& t : times) out.push_back(Median(t));
+  return out;
 }
 
 // Runs `body` in a fresh child process and returns the doubles it produced (empty on failure).
@@ -211,47 +244,54 @@ std::vector<double> Forked(Body body, size_t count, const std::string& what) {
   return values;
 }
 
-void PrintLine(const Flags& flags, const Shape& shape, int64_t n, const std::string& impl,
-               const std::string& metric, double value, const std::string& unit) {
+void PrintLine(const Flags& flags, const Shape& shape, int64_t n, const std::string& name,
+               const std::string& impl, const std::string& metric, double value, const std::string& unit) {
   std::printf(
-      "{\"name\": \"weighted_token_logprobs_fwd_bwd\", \"impl\": \"%s\", \"device\": \"%s\", \"shape\": "
+      "{\"name\": \"%s\", \"impl\": \"%s\", \"device\": \"%s\", \"shape\": "
       "{\"model\": \"%s\", \"N\": %lld, \"d\": %lld, \"V\": %lld, \"dtype\": \"fp32\"}, \"metric\": \"%s\", "
-      "\"value\": %.6g, \"unit\": \"%s\"}\n",
-      impl.c_str(), flags.device.c_str(), shape.name.c_str(), static_cast<long long>(n),
+      "\"value\": %.6g, \"unit\": \"%s\", \"reps\": %d, \"threads\": %d}\n",
+      name.c_str(), impl.c_str(), flags.device.c_str(), shape.name.c_str(), static_cast<long long>(n),
       static_cast<long long>(shape.dim), static_cast<long long>(shape.vocab), metric.c_str(), value,
-      unit.c_str());
+      unit.c_str(), flags.reps, flags.threads > 0 ? flags.threads : torch::get_num_threads());
   std::fflush(stdout);
 }
 
 int Main(int argc, char** argv) {
   const Flags flags = ParseFlags(argc, argv);
   int failures = 0;
+  constexpr double kMiB = 1024.0 * 1024.0;
   for (const Shape& shape : flags.shapes) {
     for (int64_t n : shape.tokens) {
       const std::string what = shape.name + " N=" + std::to_string(n);
-      const std::vector<double> naive_mem =
-          Forked([&] { return std::vector<double>{MeasurePeakExtraBytes(flags, shape, n, false)}; }, 1, what);
-      const std::vector<double> fused_mem =
-          Forked([&] { return std::vector<double>{MeasurePeakExtraBytes(flags, shape, n, true)}; }, 1, what);
-      const std::vector<double> seconds = Forked(
-          [&] {
-            const auto [naive, fused] = MeasureSeconds(flags, shape, n);
-            return std::vector<double>{naive, fused};
-          },
-          2, what);
-      if (naive_mem.empty() || fused_mem.empty() || seconds.empty()) {
+      std::vector<Impl> impls = {kNaive};
+      impls.insert(impls.end(), flags.ops.begin(), flags.ops.end());
+      std::vector<double> memory;
+      for (Impl impl : impls) {
+        if (!flags.memory) {
+          memory.push_back(0);
+          continue;
+        }
+        const std::vector<double> m =
+            Forked([&] { return std::vector<double>{MeasurePeakExtraBytes(flags, shape, n, impl)}; }, 1, what);
+        memory.push_back(m.empty() ? -1 : m[0]);
+      }
+      const std::vector<double> seconds =
+          Forked([&] { return MeasureSeconds(flags, shape, n); }, impls.size(), what);
+      if (seconds.empty() || *std::min_element(memory.begin(), memory.end()) < 0) {
         ++failures;
         continue;
       }
-      const Measurement naive{naive_mem[0], seconds[0]}, fused{fused_mem[0], seconds[1]};
-      constexpr double kMiB = 1024.0 * 1024.0;
-      PrintLine(flags, shape, n, "naive", "peak_extra_memory", naive.peak_extra_bytes / kMiB, "MiB");
-      PrintLine(flags, shape, n, "fused", "peak_extra_memory", fused.peak_extra_bytes / kMiB, "MiB");
-      PrintLine(flags, shape, n, "naive", "time", naive.seconds, "s");
-      PrintLine(flags, shape, n, "fused", "time", fused.seconds, "s");
-      PrintLine(flags, shape, n, "fused/naive", "peak_extra_memory_ratio",
-                fused.peak_extra_bytes / naive.peak_extra_bytes, "ratio");
-      PrintLine(flags, shape, n, "fused/naive", "time_ratio", fused.seconds / naive.seconds, "ratio");
+      for (size_t i = 1; i < impls.size(); ++i) {
+        const std::string op = kOpNames[impls[i]];
+        if (flags.memory) {
+          PrintLine(flags, shape, n, op, "naive", "peak_extra_memory", memory[0] / kMiB, "MiB");
+          PrintLine(flags, shape, n, op, kImplNames[impls[i]], "peak_extra_memory", memory[i] / kMiB, "MiB");
+          PrintLine(flags, shape, n, op, "fused/naive", "peak_extra_memory_ratio", memory[i] / memory[0], "ratio");
+        }
+        PrintLine(flags, shape, n, op, "naive", "time_median", seconds[0], "s");
+        PrintLine(flags, shape, n, op, kImplNames[impls[i]], "time_median", seconds[i], "s");
+        PrintLine(flags, shape, n, op, "fused/naive", "time_ratio", seconds[i] / seconds[0], "ratio");
+      }
     }
   }
   return failures == 0 ? 0 : 1;

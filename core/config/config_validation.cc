@@ -2,6 +2,7 @@
 #include "core/config/config_validation.h"
 
 #include <cmath>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -67,6 +68,34 @@ void CheckData(const ExperimentConfig& c, Checks& k) {
   k.AtLeast("data.max_response_tokens", d.max_response_tokens(), 1);
   k.Specified("data.prompt_truncation", d.prompt_truncation());
   k.Specified("data.bad_lines", d.bad_lines());
+}
+
+// The longest sequence a run builds must fit models.max_seq_len. Prompts are cut to data.max_prompt_tokens;
+// data responses (SFT, reward model, DPO, AVA, and BRAIn's reference responses) to data.max_response_tokens
+// (EOS included); BRAIn samples at most sampling.max_new_tokens (EOS included) after the prompt, and the
+// generator needs prompt + max_new_tokens positions. `brain align` never reads data responses except the
+// reference_field, so max_response_tokens is not held against a BRAIn config without one.
+void CheckSequenceBudget(const ExperimentConfig& c, Checks& k) {
+  const DataConfig& d = c.data();
+  const int64_t max_seq_len = c.models().max_seq_len();
+  auto fits = [&](const char* second, int64_t second_value) {
+    const int64_t total = static_cast<int64_t>(d.max_prompt_tokens()) + second_value;
+    if (total > max_seq_len) {
+      k.Fail("models.max_seq_len", absl::StrFormat("data.max_prompt_tokens (%d) + %s (%d) = %d exceeds "
+                                                   "models.max_seq_len (%d)",
+                                                   d.max_prompt_tokens(), second, second_value, total, max_seq_len));
+    }
+  };
+  switch (c.algorithm_case()) {
+    case ExperimentConfig::ALGORITHM_NOT_SET:
+      return;
+    case ExperimentConfig::kBrain:
+      fits("sampling.max_new_tokens", c.sampling().max_new_tokens());
+      if (!d.reference_field().empty()) fits("data.max_response_tokens", d.max_response_tokens());
+      return;
+    default:  // SFT, reward model, DPO, AVA: prompt + data response, teacher-forced
+      fits("data.max_response_tokens", d.max_response_tokens());
+  }
 }
 
 void CheckAlgorithm(const ExperimentConfig& c, Checks& k) {
@@ -192,6 +221,7 @@ std::vector<ConfigIssue> ValidateConfig(const ExperimentConfig& config) {
   CheckOptimizer(config.optimizer(), k);
   CheckSampling(config.sampling(), k);
   CheckRuntime(config, k);
+  CheckSequenceBudget(config, k);
   return issues;
 }
 

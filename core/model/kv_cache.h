@@ -3,6 +3,7 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <utility>
 #include <vector>
 
@@ -20,6 +21,8 @@ class KvCache {
   int64_t capacity() const { return capacity_; }
   int64_t filled() const { return filled_; }  // slots in use
   int64_t batch() const { return row_lengths_.size(0); }
+  int64_t num_layers() const { return static_cast<int64_t>(keys_.size()); }
+  torch::ScalarType dtype() const { return keys_.empty() ? torch::kFloat32 : keys_[0].scalar_type(); }
   const torch::Tensor& row_lengths() const { return row_lengths_; }  // [B] int64
   torch::Tensor key_valid() const;  // [B, filled (+ the step in progress)] bool
 
@@ -34,7 +37,30 @@ class KvCache {
   // Forgets everything (keeps the allocation).
   void Reset();
 
+  // Row API for continuous batching (call between forwards, never inside a step). Positions are baked
+  // into the keys, so only a row's set of valid slots matters, not where they sit.
+
+  // Keys/values of layer `layer` over the filled slots: [B, Hkv, filled, hd] views of the storage.
+  std::pair<torch::Tensor, torch::Tensor> LayerKeyValues(int64_t layer) const;
+  // Empties `rows`: their slots become invalid and their length 0 (no data moves).
+  void ResetRows(const std::vector<int64_t>& rows);
+  // Keeps only `rows`, in that order (may repeat a row); the batch becomes rows.size().
+  void KeepRows(const std::vector<int64_t>& rows);
+  // Moves each row's valid slots to the front (keeping their order), so filled becomes the longest row,
+  // and sets the capacity to filled + free_slots (reallocating).
+  void Pack(int64_t free_slots);
+  // Grows the capacity to at least `capacity` slots, keeping the contents.
+  void Reserve(int64_t capacity);
+  // Appends one step of max_i(length of source row source_rows[i]) slots: row rows[i] (which should be
+  // empty, see ResetRows) receives the valid slots of `source` row source_rows[i] (in slot order) and
+  // that row's length; every other row gets invalid slots. Grows the capacity if needed. The caches
+  // must share the model config and device.
+  void CopyRowsFrom(const KvCache& source, const std::vector<int64_t>& source_rows,
+                    const std::vector<int64_t>& rows);
+
  private:
+  void Reallocate(int64_t batch, int64_t capacity);  // fresh zeroed storage (contents dropped)
+
   int64_t capacity_;
   int64_t filled_ = 0;
   int64_t pending_ = 0;                       // T of the step in progress

@@ -14,7 +14,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/model/kv_cache.h"
-#include "core/sampling/kv_rows.h"
 #include "core/sampling/teacher_forcing.h"
 #include "core/sampling/token_distribution.h"
 #include "core/tokenizer/tokenizer.h"
@@ -66,7 +65,8 @@ class Engine {
   int64_t max_prompt_ = 0, max_stop_bytes_ = 0, prefill_batch_ = 1;
 
   std::vector<Sample> out_;
-  std::map<int64_t, PromptKv> pool_;               // prompt index -> its keys/values
+  // Prompt index -> the prefill cache holding its keys/values and its row there (shared by a chunk).
+  std::map<int64_t, std::pair<std::shared_ptr<model::KvCache>, int64_t>> pool_;
   std::map<int64_t, torch::Tensor> prompt_logits_;  // prompt index -> [V] fp32
   std::vector<int64_t> uses_left_;
   int64_t next_work_ = 0, done_ = 0, prefilled_upto_ = 0;
@@ -92,21 +92,14 @@ void Engine::Prefill(int64_t first) {
     last[i] = lp - 1;
     stats_.prefill_tokens += lp;
   }
-  model::KvCache cache(config_, count, width, cache_opts_);
-  const auto hidden = model_.Forward(ids.to(long_opts_.device()), mask.to(long_opts_.device()), {}, &cache);
+  auto cache = std::make_shared<model::KvCache>(config_, count, width, cache_opts_);
+  const auto hidden = model_.Forward(ids.to(long_opts_.device()), mask.to(long_opts_.device()), {}, cache.get());
   const auto rows = torch::arange(count, long_opts_);
   const auto logits =
       model_.Logits(hidden.index({rows, torch::tensor(last, torch::kLong).to(long_opts_.device())}))
           .to(torch::kFloat32);
-  const auto kv = FilledKeyValues(cache, config_);
   for (int64_t i = 0; i < count; ++i) {
-    PromptKv p;
-    p.length = last[i] + 1;
-    for (const auto& [k, v] : kv) {
-      p.keys.push_back(k[i].narrow(1, 0, p.length));
-      p.values.push_back(v[i].narrow(1, 0, p.length));
-    }
-    pool_[first + i] = std::move(p);
+    pool_[first + i] = {cache, i};
     prompt_logits_[first + i] = logits[i];
   }
   prefilled_upto_ = first + count;
@@ -115,7 +108,11 @@ void Engine::Prefill(int64_t first) {
 }
 
 void Engine::Compact(const std::vector<int64_t>& keep, const std::vector<int64_t>& empty, int64_t extra) {
-  cache_ = CompactCache(*cache_, config_, keep, empty, extra);
+  cache_->ResetRows(empty);
+  bool identity = keep.size() == row_work_.size();
+  for (size_t i = 0; identity && i < keep.size(); ++i) identity = keep[i] == static_cast<int64_t>(i);
+  if (!identity) cache_->KeepRows(keep);
+  cache_->Pack(extra);
   std::vector<int64_t> work;
   for (const int64_t r : keep) work.push_back(row_work_[r]);
   row_work_ = std::move(work);
@@ -124,9 +121,7 @@ void Engine::Compact(const std::vector<int64_t>& keep, const std::vector<int64_t
 }
 
 void Engine::Refill(const std::vector<int64_t>& free_rows, bool fresh) {
-  std::vector<int64_t> rows;
-  std::vector<const PromptKv*> kvs;
-  std::vector<int64_t> used;
+  std::vector<int64_t> rows, used;
   int64_t width = 0;
   for (const int64_t r : free_rows) {
     if (next_work_ >= total_) break;
@@ -135,11 +130,16 @@ void Engine::Refill(const std::vector<int64_t>& free_rows, bool fresh) {
     if (p >= prefilled_upto_) Prefill(p);
     row_work_[r] = w;
     rows.push_back(r);
-    kvs.push_back(&pool_.at(p));
     used.push_back(p);
-    width = std::max(width, pool_.at(p).length);
   }
   if (rows.empty()) return;
+  // Slots the copies append: one step per prefill chunk, as wide as its longest prompt used here.
+  std::map<const model::KvCache*, int64_t> chunk_width;
+  for (const int64_t p : used) {
+    auto& w = chunk_width[pool_.at(p).first.get()];
+    w = std::max<int64_t>(w, prompts_[p].token_ids.size());
+  }
+  for (const auto& [chunk, w] : chunk_width) width += w;
   const auto t0 = Clock::now();
   if (fresh) {
     cache_->Reset();
@@ -151,7 +151,21 @@ void Engine::Refill(const std::vector<int64_t>& free_rows, bool fresh) {
     }
     Compact(all, empty, width + Slack());
   }
-  InsertPrompts(*cache_, config_, rows, kvs);
+  // Rows whose prompts come from the same prefill chunk are copied in one step.
+  cache_->ResetRows(rows);
+  std::vector<bool> copied(rows.size(), false);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (copied[i]) continue;
+    const auto& source = pool_.at(used[i]).first;
+    std::vector<int64_t> source_rows, dest_rows;
+    for (size_t j = i; j < rows.size(); ++j) {
+      if (copied[j] || pool_.at(used[j]).first != source) continue;
+      copied[j] = true;
+      source_rows.push_back(pool_.at(used[j]).second);
+      dest_rows.push_back(rows[j]);
+    }
+    cache_->CopyRowsFrom(*source, source_rows, dest_rows);
+  }
   std::vector<torch::Tensor> first_logits;
   for (const int64_t p : used) first_logits.push_back(prompt_logits_.at(p));
   logits_.index_copy_(0, torch::tensor(rows, torch::kLong).to(logits_.device()), torch::stack(first_logits));
@@ -212,13 +226,15 @@ std::vector<Sample> Engine::Run() {
     const auto ts = Clock::now();
     const int64_t na = static_cast<int64_t>(active.size());
     std::vector<double> uniforms(na);
-    auto ban = torch::zeros({na}, torch::kBool);
+    std::vector<int64_t> ban_rows;  // rows still below min_new_tokens
     for (int64_t i = 0; i < na; ++i) {
       const Sample& s = out_[row_work_[active[i]]];
       const int64_t step = static_cast<int64_t>(s.token_ids.size());
       uniforms[i] = CounterUniform(opt_.seed, s.prompt_id, s.sample_index, step);
-      if (step < so_.min_new_tokens) ban[i] = true;
+      if (step < so_.min_new_tokens) ban_rows.push_back(i);
     }
+    auto ban = torch::zeros({na}, torch::kBool);
+    if (!ban_rows.empty()) ban.index_fill_(0, torch::tensor(ban_rows, torch::kLong), true);
     const auto active_idx = torch::tensor(active, torch::kLong).to(logits_.device());
     const bool all_rows = na == static_cast<int64_t>(row_work_.size());
     const auto drawn = SampleTokens(all_rows ? logits_ : logits_.index_select(0, active_idx), so_, stop_ids_,
@@ -279,8 +295,9 @@ std::vector<Sample> Engine::Run() {
       }
       Compact(all, empty, Slack());
     }
-    auto mask = torch::zeros({batch, 1}, torch::kLong);
-    for (const int64_t r : still) mask[r][0] = 1;
+    std::vector<int64_t> running(batch, 0);
+    for (const int64_t r : still) running[r] = 1;
+    const auto mask = torch::tensor(running, torch::kLong).view({batch, 1});
     const auto input = torch::tensor(feed, torch::kLong).view({batch, 1});
     const auto hidden = model_.Forward(input.to(long_opts_.device()), mask.to(long_opts_.device()), {}, cache_.get());
     logits_ = model_.Logits(hidden.select(1, 0)).to(torch::kFloat32);

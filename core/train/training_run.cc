@@ -19,6 +19,7 @@
 #include "core/train/model_source.h"
 #include "core/train/preference_tasks.h"
 #include "core/train/run_directory.h"
+#include "core/train/sequence_budget.h"
 #include "core/train/sft_task.h"
 
 namespace brain::train {
@@ -66,6 +67,10 @@ struct Setup {
     options.seed = config.seed();
     auto built = BuildModel(source, field, options);
     if (!built.ok()) return built.status();
+    if (field == "models.policy" && !frozen) {
+      // The policy's position table bounds every sequence the run builds.
+      if (auto status = CheckSequenceBudget(config, (*built)->config().max_positions); !status.ok()) return status;
+    }
     (*built)->to(ParamDtype(config));
     if (frozen) Freeze(**built);
     return built;

@@ -1,8 +1,13 @@
-// `brain score`: adds r(x, y) under a reward model (and log p(y | x) under a prior) to JSONL samples.
+// `brain score`: adds r(x, y) under a reward model (and log p(y | x) under a prior) to JSONL samples,
+// data-parallel over MPI ranks.
+#include <mpi.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <optional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +16,8 @@
 #include "core/model/model_io.h"
 #include "core/sampling/teacher_forcing.h"
 #include "core/tokenizer/tokenizer.h"
+#include "distributed/data_partition.h"
+#include "distributed/world.h"
 #include "launch/commands/commands.h"
 
 namespace brain::cli {
@@ -54,6 +61,44 @@ absl::Status CheckVocab(const std::vector<sampling::TokenIds>& seqs, const model
   return absl::OkStatus();
 }
 
+// Batches of `batch_size` consecutive records, dealt to ranks round-robin: a record's batch (so its
+// padding and every float it goes through) does not depend on the rank count.
+std::vector<int64_t> MyRecords(size_t count, int64_t batch_size, int rank, int size) {
+  const int64_t batches = (static_cast<int64_t>(count) + batch_size - 1) / batch_size;
+  std::vector<int64_t> order(batches);
+  for (int64_t b = 0; b < batches; ++b) order[b] = b;
+  std::vector<int64_t> mine;
+  for (const int64_t b : distributed::RankShare(order, rank, size)) {
+    for (int64_t i = b * batch_size; i < std::min<int64_t>(count, (b + 1) * batch_size); ++i) mine.push_back(i);
+  }
+  return mine;
+}
+
+// Collects each rank's `per_record` doubles for its records (MyRecords order) at rank 0, by record.
+std::vector<double> GatherByRecord(const distributed::World& w, const std::vector<double>& mine, size_t count,
+                                   int64_t batch_size, int per_record) {
+  int size = static_cast<int>(mine.size());
+  std::vector<int> sizes(w.size()), offsets(w.size());
+  MPI_Gather(&size, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, w.comm());
+  int total = 0;
+  for (int r = 0; r < w.size(); ++r) {
+    offsets[r] = total;
+    total += sizes[r];
+  }
+  std::vector<double> all(w.is_main() ? total : 0);
+  MPI_Gatherv(mine.data(), size, MPI_DOUBLE, all.data(), sizes.data(), offsets.data(), MPI_DOUBLE, 0, w.comm());
+  std::vector<double> out;
+  if (!w.is_main()) return out;
+  out.assign(count * per_record, 0.0);
+  for (int r = 0; r < w.size(); ++r) {
+    const auto records = MyRecords(count, batch_size, r, w.size());
+    for (size_t j = 0; j < records.size(); ++j) {
+      for (int k = 0; k < per_record; ++k) out[records[j] * per_record + k] = all[offsets[r] + j * per_record + k];
+    }
+  }
+  return out;
+}
+
 int Run(const ParsedArgs& args) {
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "brain score: %s\n", message.c_str());
@@ -65,6 +110,9 @@ int Run(const ParsedArgs& args) {
                  args.Get("batch-size").c_str());
     return kExitUsage;
   }
+  auto world_or = distributed::World::Create();
+  if (!world_or.ok()) return fail(std::string(world_or.status().message()));
+  const distributed::World& w = **world_or;
   const std::string in_path = args.Get("in");
   const std::string reward_dir = args.Get("reward-model");
   std::unique_ptr<tokenizer::Tokenizer> tok;
@@ -106,30 +154,61 @@ int Run(const ParsedArgs& args) {
   if (auto s = CheckVocab(responses, **reward, "reward model", line_numbers, in_path); !s.ok()) {
     return fail(std::string(s.message()));
   }
-  const auto rewards = sampling::RewardScores(**reward, prompts, responses, batch_size);
-  std::optional<std::vector<double>> prior_logprobs;
+  std::shared_ptr<model::CausalLm> prior;
   if (args.Has("prior")) {
-    auto prior = model::LoadModel(args.Get("prior"));
-    if (!prior.ok()) return fail(std::string(prior.status().message()));
-    (*prior)->eval();
+    auto loaded = model::LoadModel(args.Get("prior"));
+    if (!loaded.ok()) return fail(std::string(loaded.status().message()));
+    prior = std::move(*loaded);
+    prior->eval();
     for (const auto* seqs : {&prompts, &responses}) {
-      if (auto s = CheckVocab(*seqs, **prior, "prior", line_numbers, in_path); !s.ok()) {
+      if (auto s = CheckVocab(*seqs, *prior, "prior", line_numbers, in_path); !s.ok()) {
         return fail(std::string(s.message()));
       }
     }
-    prior_logprobs = sampling::SequenceLogprobs(**prior, prompts, responses, batch_size);
   }
+  // This rank's batches, one forward each (per model), with a progress line on rank 0.
+  const auto mine = MyRecords(records.size(), batch_size, w.rank(), w.size());
+  const int per_record = prior ? 2 : 1;
+  std::vector<double> values;
+  const auto start = std::chrono::steady_clock::now();
+  auto last_progress = start;
+  for (size_t begin = 0; begin < mine.size(); begin += batch_size) {
+    const size_t end = std::min(mine.size(), begin + static_cast<size_t>(batch_size));
+    std::vector<sampling::TokenIds> p, r;
+    for (size_t j = begin; j < end; ++j) {
+      p.push_back(prompts[mine[j]]);
+      r.push_back(responses[mine[j]]);
+    }
+    const auto rewards = sampling::RewardScores(**reward, p, r, batch_size);
+    std::vector<double> logprobs;
+    if (prior) logprobs = sampling::SequenceLogprobs(*prior, p, r, batch_size);
+    for (size_t j = 0; j < rewards.size(); ++j) {
+      values.push_back(rewards[j]);
+      if (prior) values.push_back(logprobs[j]);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (w.is_main() && (std::chrono::duration<double>(now - last_progress).count() >= 5 || end == mine.size())) {
+      last_progress = now;
+      const double elapsed = std::chrono::duration<double>(now - start).count();
+      const double rate = elapsed > 0 ? end / elapsed : 0;
+      std::fprintf(stderr, "brain score: rank 0: %zu/%zu responses, %.1f responses/s, ETA %.0f s\n", end,
+                   mine.size(), rate, rate > 0 ? (mine.size() - end) / rate : 0.0);
+    }
+  }
+  const auto gathered = GatherByRecord(w, values, records.size(), batch_size, per_record);
+  if (!w.is_main()) return kExitOk;
   const std::string out_path = args.Get("out");
   std::ofstream out(out_path, std::ios::trunc);
   if (!out) return fail(out_path + ": cannot open for writing");
   for (size_t i = 0; i < records.size(); ++i) {
-    records[i]["reward"] = rewards[i];
-    if (prior_logprobs) records[i]["prior_logprob"] = (*prior_logprobs)[i];
+    records[i]["reward"] = gathered[i * per_record];
+    if (prior) records[i]["prior_logprob"] = gathered[i * per_record + 1];
     out << records[i].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   out.close();
   if (!out) return fail(out_path + ": write failed");
-  std::fprintf(stderr, "brain score: scored %zu responses -> %s\n", records.size(), out_path.c_str());
+  std::fprintf(stderr, "brain score: scored %zu responses -> %s on %d rank%s\n", records.size(), out_path.c_str(),
+               w.size(), w.size() == 1 ? "" : "s");
   return kExitOk;
 }
 
@@ -143,8 +222,10 @@ Subcommand ScoreCommand() {
       "Reads JSONL records (as `brain sample` writes them: prompt_token_ids + token_ids, or prompt +\n"
       "text strings tokenised with --tokenizer) and writes each record back with \"reward\" (the reward\n"
       "model's score at the last response token) and, with --prior, \"prior_logprob\" (sum of log p(y_t |\n"
-      "x, y_<t) under the prior, no temperature). Batched, inference mode, one process.";
-  cmd.usage = "brain score --reward-model DIR [--prior DIR] --in FILE.jsonl --out FILE.jsonl";
+      "x, y_<t) under the prior, no temperature). Batched, inference mode. Under mpirun the batches of\n"
+      "--batch-size consecutive records are dealt to the ranks and rank 0 writes the output in input\n"
+      "order, identical for any rank count.";
+  cmd.usage = "[mpirun -np N] brain score --reward-model DIR [--prior DIR] --in FILE.jsonl --out FILE.jsonl";
   cmd.options = {{"reward-model", "DIR", "HF reward model directory", false, true},
                  {"prior", "DIR", "HF model for teacher-forced log-probs"},
                  {"in", "FILE", "input JSONL", false, true},

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `brain sample` and `brain score` end to end: output layout, same samples on 1 and 2 MPI ranks and for
 # other batch sizes, logq against transformers' own temperature/top-k/top-p warpers on the same model
-# (no cache), reward and prior log-probs against transformers, and input errors.
+# (no cache), reward and prior log-probs against transformers, `brain score` on 2 ranks byte-equal to 1
+# rank, and input errors.
 # usage: sample_score_test.sh BRAIN_BINARY SOURCE_DIR PYTHON MPIEXEC [mpiexec flags...]
 set -u
 brain="$1"; src="$2"; python="$3"; mpiexec="$4"; shift 4
@@ -69,6 +70,12 @@ PY
 
 "$brain" score --reward-model "$tmp/rm" --prior "$tmp/lm" --in "$tmp/a.jsonl" --out "$tmp/s.jsonl" --batch-size 4 \
   2>"$tmp/s.log" || { cat "$tmp/s.log"; fail "score"; }
+grep -q "brain score: rank 0: 9/9 responses" "$tmp/s.log" || { cat "$tmp/s.log"; fail "no score progress line"; }
+# Data-parallel scoring: 2 ranks (batches of 4 dealt round-robin) write the same bytes as 1 rank.
+"$mpiexec" -n 2 "$@" "$brain" score --reward-model "$tmp/rm" --prior "$tmp/lm" --in "$tmp/a.jsonl" \
+  --out "$tmp/s2.jsonl" --batch-size 4 2>"$tmp/s2.log" || { cat "$tmp/s2.log"; fail "mpirun -np 2 score"; }
+grep -q "on 2 ranks" "$tmp/s2.log" || { cat "$tmp/s2.log"; fail "score did not run on 2 ranks"; }
+cmp -s "$tmp/s.jsonl" "$tmp/s2.jsonl" || { diff "$tmp/s.jsonl" "$tmp/s2.jsonl" | head; fail "score np 2 != np 1"; }
 "$python" - "$tmp" <<'PY' || fail "score checks"
 import json, sys
 import torch

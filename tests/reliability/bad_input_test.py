@@ -6,7 +6,8 @@ non-finite parameter.
                hostile numbers, stray tokens) through `brain config`: exit 0 or 1, an error names the file;
   JSONL        broken lines: FAIL names file:line; SKIP_AND_COUNT trains and reports the count;
   prompts      an empty prompt set is an error naming the file; prompts far longer than the context are
-               truncated and train to finite parameters;
+               truncated and train to finite parameters; a config over its sequence budget (prompt +
+               response or + max_new_tokens beyond models.max_seq_len) is rejected naming fields and values;
   tokenizer    merges.txt with malformed lines or unknown symbols: an error naming merges.txt and the line;
   safetensors  hostile headers (huge length, out-of-range or overlapping offsets, bad dtype/shape, not
                JSON): an error naming model.safetensors;
@@ -154,11 +155,30 @@ def prompts(root):
                                                                                  "max_prompt_tokens: 4000")
     p = B.run(2, "align", "--config", config(root, "long2", body), timeout=240)
     tried()
-    run = os.path.join(root, "runs", "long2")
-    ok = (p.returncode == 0 and params_finite(final_checkpoint(run))) or \
-        (p.returncode == 1 and ("max_seq_len" in p.stderr or "exceed" in p.stderr))
-    msg = [l for l in p.stderr.splitlines() if l.startswith("brain align:")][:1]
-    check(ok, f"max_prompt_tokens 4000 > max_seq_len 64: a clear error or a finite run (exit {p.returncode}: {msg})")
+    want = "data.max_prompt_tokens (4000) + sampling.max_new_tokens (6) = 4006 exceeds models.max_seq_len (64)"
+    msg = [l for l in p.stderr.splitlines() if "max_seq_len" in l][:1]
+    check(p.returncode == 1 and want in p.stderr and not os.path.exists(os.path.join(root, "runs", "long2")),
+          f"max_prompt_tokens 4000 > max_seq_len 64: rejected with the config, before any run (exit {p.returncode}: "
+          f"{msg})")
+    # The sequence budget at config time (`brain config`): each over-budget case names the fields and values.
+    budget = {
+        "align": (ALIGN_BODY.format(root=root, prompts="prompts.jsonl", rounds=1)
+                  .replace("max_prompt_tokens: 8", "max_prompt_tokens: 48").replace("max_new_tokens: 6",
+                                                                                    "max_new_tokens: 32"),
+                  "data.max_prompt_tokens (48) + sampling.max_new_tokens (32) = 80 exceeds models.max_seq_len (64)"),
+        "sft": (SFT_BODY.format(root=root, steps=1).replace("max_response_tokens: 8", "max_response_tokens: 57"),
+                "data.max_prompt_tokens (8) + data.max_response_tokens (57) = 65 exceeds models.max_seq_len (64)"),
+    }
+    for name, (body, want) in budget.items():
+        path = config(root, "budget_" + name, body)
+        p = subprocess.run([B.brain, "config", "--config", path], capture_output=True, text=True, timeout=60)
+        tried()
+        check(p.returncode == 1 and want in p.stderr and path in p.stderr,
+              f"over the sequence budget ({name}): `brain config` exits {p.returncode} naming the file and '{want}'")
+    ok_body = SFT_BODY.format(root=root, steps=1).replace("max_response_tokens: 8", "max_response_tokens: 56")
+    p = subprocess.run([B.brain, "config", "--config", config(root, "budget_full", ok_body)], capture_output=True,
+                       text=True, timeout=60)
+    check(p.returncode == 0, f"control: 8 + 56 = max_seq_len 64 exactly is accepted (exit {p.returncode})")
 
 
 # ---- tokenizer ---------------------------------------------------------------------------------------
@@ -273,8 +293,9 @@ def rewards(root):
                     f.write(json.dumps({"prompt": ("a" if i % 2 else "b") + "cdefg"[i % 5] + "h>"}) + "\n")
             prompts = "prompts_a.jsonl"
         body = ALIGN_BODY.format(root=root, prompts=prompts, rounds=2)
-        p = B.run(2, "align", "--config", config(root, "rm_" + name, body, extra_models=f'reward {{ path: "{d}" }}'),
-                  timeout=300)
+        # keep_last 100: no round of the sample cache is pruned (groups_with_token reads every round).
+        p = B.run(2, "align", "--config", config(root, "rm_" + name, body, extra_models=f'reward {{ path: "{d}" }}',
+                                                 keep=100), timeout=300)
         tried()
         run = os.path.join(root, "runs", "rm_" + name)
         m = metrics(run)

@@ -66,35 +66,55 @@ def resume_and_compare(root, name, np_, reference_run, expect_step, what):
     check(steps == sorted(set(steps)), f"{what}: metrics.jsonl has no duplicate steps after the resume")
 
 
+def start_3_ranks(root, name, lines):
+    """Starts a 3-rank align of config `name`; returns (proc, {rank: pid}) once metrics.jsonl has `lines`
+    lines, or (proc, None) when it never gets there (the job is then killed)."""
+    cfg = align_config(root, name, rounds=12)  # np 3: 1 step a round; room to act mid-run
+    mfile = os.path.join(root, "runs", name, "metrics.jsonl")
+    proc = B.popen(3, "align", "--config", cfg)
+    started = wait_for(lambda: os.path.exists(mfile) and len(open(mfile).readlines()) >= lines, 240, proc)
+    ranks = rank_pids(proc.pid, B.brain)
+    if started and sorted(ranks) == [0, 1, 2]:
+        return proc, ranks
+    proc.kill()
+    proc.communicate()
+    return proc, None
+
+
+def signal_rank(proc, ranks, rank, sig):
+    """Sends `sig` to `rank` and waits for mpirun and then every rank process, up to TIMEOUT_S + 10 s after the
+    signal (mpirun may return while the last ranks are being killed). Returns (stderr, seconds, survivors);
+    survivors are killed afterwards so no stopped process is left behind."""
+    os.kill(ranks[rank], sig)
+    FIGURES["faults_injected"] += 1
+    t0 = time.time()
+    try:
+        _, err = proc.communicate(timeout=TIMEOUT_S + 60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+    wait_for(lambda: not any(alive(pid) for pid in ranks.values()), max(0.0, TIMEOUT_S + 10 - (time.time() - t0)))
+    elapsed = time.time() - t0
+    survivors = [r for r, pid in ranks.items() if alive(pid)]
+    for pid in ranks.values():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    return err, elapsed, survivors
+
+
 def rank_death(root):
-    base = align_config(root, "base3", rounds=12)  # np 3: 1 step a round; room to kill mid-run
+    base = align_config(root, "base3", rounds=12)
     p = B.run(3, "align", "--config", base, expect=0)
     check(p.returncode == 0, f"uninterrupted 3-rank align finishes ({p.seconds:.0f} s)")
     base_run = os.path.join(root, "runs", "base3")
     total = len(metrics(base_run))
-    cfg = align_config(root, "kill3", rounds=12)
     run = os.path.join(root, "runs", "kill3")
-    proc = B.popen(3, "align", "--config", cfg)
-    mfile = os.path.join(run, "metrics.jsonl")
-    started = wait_for(lambda: os.path.exists(mfile) and len(open(mfile).readlines()) >= 2, 240, proc)
-    ranks = rank_pids(proc.pid, B.brain)
-    check(started and sorted(ranks) == [0, 1, 2], f"3 ranks found under mpirun: {ranks}")
-    if not started or 1 not in ranks:
-        proc.kill()
-        proc.communicate()
+    proc, ranks = start_3_ranks(root, "kill3", lines=2)
+    if not check(ranks is not None, f"3 ranks found under mpirun: {ranks}"):
         return
-    os.kill(ranks[1], signal.SIGKILL)
-    FIGURES["faults_injected"] += 1
-    t0 = time.time()
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S + 60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-    # Every rank process must be gone too (mpirun may return while the last ones are being killed).
-    wait_for(lambda: not any(alive(pid) for pid in ranks.values()), max(0.0, TIMEOUT_S + 10 - (time.time() - t0)))
-    elapsed = time.time() - t0
-    survivors = [r for r, pid in ranks.items() if alive(pid)]
+    err, elapsed, survivors = signal_rank(proc, ranks, 1, signal.SIGKILL)
     check(proc.returncode != 0 and elapsed <= TIMEOUT_S + 10 and not survivors,
           f"kill -9 rank 1: all ranks gone, mpirun exits {proc.returncode} after {elapsed:.1f} s "
           f"(bound {TIMEOUT_S} + 10 s); survivors {survivors}")
@@ -111,32 +131,11 @@ def rank_death(root):
 
 def rank_stall(root):
     """SIGSTOP of rank 2 (a hung rank, not a dead one): only the collective watchdog can end the job."""
-    cfg = align_config(root, "stop3", rounds=12)
     run = os.path.join(root, "runs", "stop3")
-    proc = B.popen(3, "align", "--config", cfg)
-    mfile = os.path.join(run, "metrics.jsonl")
-    started = wait_for(lambda: os.path.exists(mfile) and len(open(mfile).readlines()) >= 1, 240, proc)
-    ranks = rank_pids(proc.pid, B.brain)
-    if not check(started and 2 in ranks, "stalled rank: job started"):
-        proc.kill()
-        proc.communicate()
+    proc, ranks = start_3_ranks(root, "stop3", lines=1)
+    if not check(ranks is not None, "stalled rank: job started"):
         return
-    os.kill(ranks[2], signal.SIGSTOP)
-    FIGURES["faults_injected"] += 1
-    t0 = time.time()
-    try:
-        out, err = proc.communicate(timeout=TIMEOUT_S + 60)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
-    wait_for(lambda: not any(alive(pid) for pid in ranks.values()), max(0.0, TIMEOUT_S + 10 - (time.time() - t0)))
-    elapsed = time.time() - t0
-    survivors = [r for r, pid in ranks.items() if alive(pid)]
-    for pid in ranks.values():  # never leave a stopped process behind
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
+    err, elapsed, survivors = signal_rank(proc, ranks, 2, signal.SIGSTOP)
     check(proc.returncode != 0 and elapsed <= TIMEOUT_S + 10 and not survivors,
           f"SIGSTOP rank 2: the watchdog aborts the job (exit {proc.returncode}) after {elapsed:.1f} s "
           f"(bound {TIMEOUT_S} + 10 s); survivors {survivors}")

@@ -3,7 +3,9 @@
 run it through scripts/soak.sh). The job runs for MINUTES, then gets SIGUSR1 (checkpoint and exit 75).
 Reported: RSS per rank after round 1 (the baseline: the first round allocates the caches), the peak over
 the rest of the run, and the growth against the bound max(BOUND_MIB, 10% of the baseline). Exits 1 when a
-rank grows past the bound, the job fails, or parameters are not finite.
+rank grows past the bound, the job fails, or parameters are not finite. The figures are also written as
+JSON to $SOAK_RESULTS, default BUILD/reliability_soak.json next to BUILD/bin/brain (reliability_summary prints
+it).
 Usage: soak.py BRAIN MPIEXEC MINUTES [BOUND_MIB] [MPIEXEC_FLAGS...]
 """
 import json
@@ -73,6 +75,7 @@ def main():
         if not after:
             after = [s for s in samples if s[1] >= 1]
         failed = not ok
+        results = {"minutes": minutes, "rounds": rounds_done, "exit": proc.returncode, "ranks": {}}
         print(f"[soak] {minutes:g} min, {rounds_done} rounds, exit {proc.returncode}")
         if not ok:
             print(err[-3000:])
@@ -88,6 +91,8 @@ def main():
             print(f"[soak] rank {r}: RSS after round 1 {base:.0f} MiB, peak later {peak:.0f} MiB, growth "
                   f"{grew:+.0f} MiB (bound {limit:.0f} MiB): {'ok' if grew <= limit else 'TOO MUCH'}")
             failed |= grew > limit
+            results["ranks"][str(r)] = {"round1_mib": round(base), "peak_mib": round(peak), "growth_mib": round(grew),
+                                        "bound_mib": round(limit)}
         disk = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(run) for f in fs)
         cached = len(os.listdir(os.path.join(run, "samples"))) if os.path.isdir(os.path.join(run, "samples")) else 0
         print(f"[soak] run directory {disk / 2**20:.0f} MiB on disk ({cached} cached sample rounds)")
@@ -95,6 +100,10 @@ def main():
         print(f"[soak] parameters finite at the end: {finite}")
         failed |= not finite
         print("[soak] PASS" if not failed else "[soak] FAIL")
+        results.update(disk_mib=round(disk / 2**20), cached_rounds=cached, finite=finite, passed=not failed,
+                       date=time.strftime("%Y-%m-%d"))
+        build = os.path.dirname(os.path.dirname(os.path.abspath(brain)))
+        json.dump(results, open(os.environ.get("SOAK_RESULTS") or os.path.join(build, "reliability_soak.json"), "w"))
         sys.exit(1 if failed else 0)
     finally:
         shutil.rmtree(root, ignore_errors=True)

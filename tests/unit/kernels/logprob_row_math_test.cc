@@ -116,5 +116,19 @@ TEST(LogprobRowMathTest, LogitGradientIsWeightedOneHotMinusSoftmax) {
   }
 }
 
+TEST(LogprobRowMathTest, FastExpMatchesExpToAFewUlps) {
+  double worst = 0;
+  for (double x = -87.0; x <= 88.0; x += 0.0137) {
+    const float xf = static_cast<float>(x);
+    const double want = std::exp(static_cast<double>(xf));
+    worst = std::max(worst, std::abs(FastExp(xf) - want) / want);
+  }
+  EXPECT_LT(worst, 4e-7);  // ~3 ulp of fp32
+  EXPECT_EQ(FastExp(0.0f), 1.0f);
+  EXPECT_EQ(FastExp(-std::numeric_limits<float>::infinity()), 0.0f);
+  EXPECT_EQ(FastExp(-100.0f), 0.0f);  // below −87: flushed to 0 (exp < 1.7e-38)
+  EXPECT_TRUE(std::isnan(FastExp(std::numeric_limits<float>::quiet_NaN())));
+}
+
 }  // namespace
 }  // namespace brain::kernels

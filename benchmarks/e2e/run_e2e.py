@@ -16,12 +16,13 @@ P prompt and R response tokens (R counts the EOS brain appends) and there is no 
 Phases, read from each run's metrics.jsonl (trainer timers; core/train/trainer_observer.h):
   sample      time_sample (first step of the round): generating n responses per prompt
   score       time_score: prior log-probs and reward of every sample
-  reference   DPO: step_seconds - time_train - time_sync: the frozen reference's log-probs of each pair
-              (DpoTask::MakeBatch), batch packing and the step's small all-reduces
+  reference   DPO: step_seconds - time_train - time_sync - time_optimizer: the frozen reference's log-probs
+              of each pair (DpoTask::MakeBatch), batch packing and the step's small all-reduces
   train       time_train: policy forward + backward over the step's micro-batches
-  grad_sync   gradient all-reduce: none at np 1 (reported as 0); at np > 1 it is inside time_sync with the
-              optimiser (the trainer has one timer for both)
-  optimizer   time_sync at np 1: AdamW (global grad norm, clipping, update)
+  grad_sync   time_sync: what remains of the stage-0 gradient all-reduce after backward (it overlaps the
+              last micro-batch's backward) and the global loss sum; ~0 at np 1
+  optimizer   time_optimizer: AdamW (global grad norm, clipping, update; at stage 1/3 also the gradient
+              reduce-scatter and parameter all-gather)
   checkpoint  time_checkpoint, per save (2 steps, a save after each; the first save shows in step 2's line);
               a round / epoch counts one save
 MFU = model FLOPs of the phase (model_flops.py) / phase seconds / peak, where peak = the best fp32 GEMM
@@ -152,12 +153,13 @@ def phases_of_run(algo, lines, shape, size, peak_flops, ckpt_bytes, params):
     else:
         S = P + R
         seqs = train_tokens / S
-        other = sum(l["step_seconds"] - l.get("time_train", 0) - l.get("time_sync", 0) for l in lines)
+        other = sum(l["step_seconds"] - l.get("time_train", 0) - l.get("time_sync", 0) - l.get("time_optimizer", 0)
+                    for l in lines)
         phases.append(("reference", other, train_tokens, seqs * shape.forward(S, R)))
         new = R
     phases.append(("train", sum_of("time_train"), train_tokens, seqs * shape.training(S, new)))
-    phases.append(("grad_sync", 0.0, 0, 0.0))
-    phases.append(("optimizer", sum_of("time_sync"), 0, 0.0))
+    phases.append(("grad_sync", sum_of("time_sync"), 0, 0.0))
+    phases.append(("optimizer", sum_of("time_optimizer"), 0, 0.0))
     phases.append(("checkpoint", sum(saves) / len(saves) if saves else float("nan"), 0, 0.0))
     total = sum(p[1] for p in phases)
     rows = []

@@ -19,7 +19,7 @@ using Clock = std::function<double()>;
 Clock SteadyClock();
 
 // The phases of a training step, in display order. Other names may be used; they are shown after these.
-inline constexpr const char* kStandardPhases[] = {"sample", "score", "train", "sync", "checkpoint"};
+inline constexpr const char* kStandardPhases[] = {"sample", "score", "train", "sync", "optimizer", "checkpoint"};
 
 // Accumulates wall time per named phase, for the current step and for the whole run. Not thread-safe.
 class PhaseTimers {

@@ -167,9 +167,12 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     }
     OptimizerStepResult update;
     {
-      auto timer = observer.Phase("sync");
+      auto timer = observer.Phase("sync");  // the rest of the stage-0 gradient all-reduce, the global loss
       optimizer.FinishBackward();
       loss = distributed::GlobalSum(comm, loss);
+    }
+    {
+      auto timer = observer.Phase("optimizer");  // stage 1/3: includes the reduce-scatter and all-gather
       update = optimizer.Step(step, loss);
     }
     std::map<std::string, double> step_metrics = metrics.Reduce(comm);

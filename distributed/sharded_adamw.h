@@ -52,6 +52,7 @@ class ShardedAdamW {
   // [4]: owned offset, owned numel, total numel, world size). LoadStateTensors (collective) restores it
   // and sets the parameters from the master slices; it fails on every rank, changing nothing, when on any
   // rank a key is missing or the shard layout, shape or dtype differs, e.g. when the rank count changed.
+  // StateTensors returns the live tensors (no copy): write them before the next step, or clone them.
   std::map<std::string, at::Tensor> StateTensors() const;
   absl::Status LoadStateTensors(const std::map<std::string, at::Tensor>& tensors);
 

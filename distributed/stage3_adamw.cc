@@ -62,9 +62,9 @@ void Stage3AdamW::Step(double lr) {
 std::map<std::string, at::Tensor> Stage3AdamW::StateTensors() const {
   std::map<std::string, at::Tensor> out;
   for (size_t b = 0; b < master_.size(); ++b) {
-    out[absl::StrCat("adam_exp_avg.", b)] = exp_avg_[b].clone();
-    out[absl::StrCat("adam_exp_avg_sq.", b)] = exp_avg_sq_[b].clone();
-    if (!master_[b].is_same(params_.shard(b))) out[absl::StrCat("adam_master.", b)] = master_[b].clone();
+    out[absl::StrCat("adam_exp_avg.", b)] = exp_avg_[b];  // live tensors, as in ShardedAdamW
+    out[absl::StrCat("adam_exp_avg_sq.", b)] = exp_avg_sq_[b];
+    if (!master_[b].is_same(params_.shard(b))) out[absl::StrCat("adam_master.", b)] = master_[b];
   }
   out["adam_step"] = at::tensor({step_}, at::kLong);
   return out;

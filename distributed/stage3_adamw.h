@@ -28,6 +28,7 @@ class Stage3AdamW {
 
   // "adam_exp_avg.<b>", "adam_exp_avg_sq.<b>", "adam_master.<b>" (16-bit only), "adam_step" (int64 [1]).
   // Shapes follow the shards, so ShardedParameters' layout check covers the rank count.
+  // The live tensors (no copy): write them before the next step, or clone them.
   std::map<std::string, at::Tensor> StateTensors() const;
   // Collective: fails on every rank, changing nothing, when any rank's tensors are missing or misfit.
   absl::Status LoadStateTensors(const std::map<std::string, at::Tensor>& tensors);

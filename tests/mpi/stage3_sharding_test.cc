@@ -226,7 +226,7 @@ TEST(Stage3, CheckpointHooksResumeBitwise) {
   Stage3AdamW adamw(*sp);
   TrainStep(*lm, adamw, tokens, 0, comm->rank(), comm->size());
   std::map<std::string, torch::Tensor> saved = sp->StateTensors();
-  for (auto& [k, v] : adamw.StateTensors()) saved[k] = v;
+  for (auto& [k, v] : adamw.StateTensors()) saved[k] = v.clone();  // live tensors: keep a copy
   NamedTensors exported = sp->FullParameters();
   TrainStep(*lm, adamw, tokens, 1, comm->rank(), comm->size());
   const std::vector<torch::Tensor> uninterrupted = Gathered(*lm, *sp);

@@ -4,12 +4,19 @@
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "absl/strings/str_cat.h"
 
 namespace brain::distributed {
+namespace {
+
+// Elements per pass of the norm and the update: bounds their temporaries (4 MiB of fp32).
+constexpr int64_t kChunk = int64_t{1} << 20;
+
+}  // namespace
 
 double ClipCoefficient(double grad_norm, double max_norm) {
   if (max_norm <= 0) return 1.0;
@@ -61,7 +68,11 @@ double ShardedAdamW::ReduceGradients(bool grads_reduced) {
   KeepOwnedGradient(grads_reduced);
   at::NoGradGuard no_grad;
   // The owned slices partition the summed gradient: the sum of their squared norms is the global one.
-  at::Tensor sum_sq = grad_.to(at::kDouble).pow(2).sum().reshape({1});
+  // Accumulated in fp64 chunk by chunk, so no fp64 copy of the whole gradient is ever made.
+  at::Tensor sum_sq = at::zeros({1}, grad_.options().dtype(at::kDouble));
+  for (int64_t begin = 0; begin < owned_numel_; begin += kChunk) {
+    sum_sq += grad_.narrow(0, begin, std::min(kChunk, owned_numel_ - begin)).to(at::kDouble).pow(2).sum();
+  }
   comm_.AllReduce(sum_sq, ReduceOp::kSum);
   return std::sqrt(sum_sq.cpu().item<double>());
 }
@@ -72,17 +83,24 @@ void ShardedAdamW::ApplyStep(double lr, double grad_scale) {
   if (!grad_.defined()) throw std::logic_error("ShardedAdamW::ApplyStep: call ReduceGradients first");
   at::NoGradGuard no_grad;
   ++step_;
-  at::Tensor grad = grad_scale == 1.0 ? grad_ : grad_ * grad_scale;
-  grad_ = at::Tensor();
+  at::Tensor grad = std::move(grad_);  // this optimiser's own buffer (a copy of the gradients)
+  if (grad_scale != 1.0) grad.mul_(grad_scale);
 
-  // AdamW on the owned slice (decoupled weight decay, bias-corrected moments).
-  master_.mul_(1.0 - lr * options_.weight_decay);
-  exp_avg_.mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
-  exp_avg_sq_.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
+  // AdamW on the owned slice (decoupled weight decay, bias-corrected moments), chunk by chunk so the
+  // temporaries stay small (one chunk, not one owned slice).
   const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
   const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
-  at::Tensor denom = (exp_avg_sq_.sqrt() / std::sqrt(bias2)).add_(options_.eps);
-  master_.addcdiv_(exp_avg_, denom, -lr / bias1);
+  for (int64_t begin = 0; begin < owned_numel_; begin += kChunk) {
+    const int64_t n = std::min(kChunk, owned_numel_ - begin);
+    at::Tensor master = master_.narrow(0, begin, n), g = grad.narrow(0, begin, n);
+    at::Tensor exp_avg = exp_avg_.narrow(0, begin, n), exp_avg_sq = exp_avg_sq_.narrow(0, begin, n);
+    master.mul_(1.0 - lr * options_.weight_decay);
+    exp_avg.mul_(options_.beta1).add_(g, 1.0 - options_.beta1);
+    exp_avg_sq.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
+    at::Tensor denom = exp_avg_sq.sqrt().div_(std::sqrt(bias2)).add_(options_.eps);
+    master.addcdiv_(exp_avg, denom, -lr / bias1);
+  }
+  grad = at::Tensor();
 
   // Every rank receives every slice, in rank order: the flattened parameters.
   at::Tensor updated = comm_.AllGather(master_.to(params_[0].scalar_type()));

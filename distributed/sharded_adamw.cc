@@ -48,17 +48,25 @@ ShardedAdamW::ShardedAdamW(std::vector<at::Tensor> params, Communicator& comm, A
   exp_avg_sq_ = at::zeros_like(master_);
 }
 
-at::Tensor ShardedAdamW::FlatGradients() const {
-  std::vector<at::Tensor> parts;
-  for (const at::Tensor& p : params_) {
-    parts.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros({p.numel()}, p.options()));
+at::Tensor ShardedAdamW::TakeFlatGradients() {
+  at::Tensor flat = at::empty({total_numel_}, params_[0].options());
+  int64_t offset = 0;
+  for (at::Tensor& p : params_) {
+    at::Tensor slot = flat.narrow(0, offset, p.numel());
+    if (p.grad().defined()) {
+      slot.copy_(p.grad().reshape({-1}));
+    } else {
+      slot.zero_();
+    }
+    p.mutable_grad() = at::Tensor();  // released as soon as it is copied: one gradient copy at a time
+    offset += p.numel();
   }
-  return at::cat(parts);
+  return flat;
 }
 
 void ShardedAdamW::KeepOwnedGradient(bool grads_reduced) {
   at::NoGradGuard no_grad;
-  at::Tensor flat_grad = FlatGradients();
+  at::Tensor flat_grad = TakeFlatGradients();
   at::Tensor grad = grads_reduced ? flat_grad.narrow(0, owned_offset_, owned_numel_)
                                   : comm_.ReduceScatter(flat_grad, ReduceOp::kSum);
   grad_ = grad.to(master_.scalar_type());

@@ -35,7 +35,8 @@ class ShardedAdamW {
   // With `grads_reduced` false the ranks' local .grad() are SUM-reduce-scattered here (each rank's loss
   // is its share of the global loss); with true they already hold the all-rank sum (e.g. from
   // GradientSynchronizer) and only the owned slice is read. Parameters without a gradient count as zero
-  // gradient. Afterwards every rank holds the same updated parameters.
+  // gradient. The parameters' .grad are consumed (reset) by the step, so memory never holds two copies.
+  // Afterwards every rank holds the same updated parameters.
   void Step(double lr, bool grads_reduced = false);
 
   // The split step, for clipping and outlier skipping. ReduceGradients (collective) reduce-scatters (or,
@@ -61,7 +62,8 @@ class ShardedAdamW {
   int64_t step() const { return step_; }
 
  private:
-  at::Tensor FlatGradients() const;
+  // The parameters' gradients flattened into one buffer; each .grad is released once copied.
+  at::Tensor TakeFlatGradients();
   void KeepOwnedGradient(bool grads_reduced);
   absl::Status ValidateState(const std::map<std::string, at::Tensor>& tensors) const;
 

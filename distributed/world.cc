@@ -111,25 +111,26 @@ std::string World::Describe() const {
 }
 
 std::string World::PlacementReport() const {
-  // Variable-length lines: gather the lengths, then the bytes.
-  const std::string mine = Describe();
+  std::vector<int> offsets;
+  const std::string all = GatherToMain(Describe(), &offsets);
+  std::string report;
+  for (size_t r = 0; r + 1 < offsets.size(); ++r) {
+    absl::StrAppend(&report, absl::string_view(all).substr(offsets[r], offsets[r + 1] - offsets[r]), "\n");
+  }
+  return report;
+}
+
+std::string World::GatherToMain(std::string_view mine, std::vector<int>* offsets) const {
+  // Variable lengths: gather the lengths, then the bytes.
   int length = static_cast<int>(mine.size());
   std::vector<int> lengths(is_main() ? size() : 0);
   MPI_Gather(&length, 1, MPI_INT, lengths.data(), 1, MPI_INT, 0, comm_);
-  std::vector<int> offsets(lengths.size());
-  int total = 0;
-  for (size_t r = 0; r < lengths.size(); ++r) {
-    offsets[r] = total;
-    total += lengths[r];
-  }
-  std::string all(static_cast<size_t>(total), '\0');
-  MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, 0,
-              comm_);
-  std::string report;
-  for (size_t r = 0; r < lengths.size(); ++r) {
-    absl::StrAppend(&report, absl::string_view(all).substr(offsets[r], lengths[r]), "\n");
-  }
-  return report;
+  std::vector<int> starts(lengths.size() + (is_main() ? 1 : 0), 0);
+  for (size_t r = 0; r < lengths.size(); ++r) starts[r + 1] = starts[r] + lengths[r];
+  std::string all(is_main() ? static_cast<size_t>(starts.back()) : 0, '\0');
+  MPI_Gatherv(mine.data(), length, MPI_CHAR, all.data(), lengths.data(), starts.data(), MPI_CHAR, 0, comm_);
+  if (offsets != nullptr) *offsets = std::move(starts);
+  return all;
 }
 
 }  // namespace brain::distributed

@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "distributed/process_layout.h"
@@ -64,6 +66,10 @@ class World {
   // Collective over comm(): every rank's Describe() line, in rank order, one per line, on rank 0 (the
   // host and device map to print at start); an empty string on the other ranks.
   std::string PlacementReport() const;
+
+  // Collective over comm(): every rank's `mine` concatenated in rank order on rank 0 (empty on the other
+  // ranks). With `offsets`, rank 0 also gets where each rank's part starts, then the total (size() + 1).
+  std::string GatherToMain(std::string_view mine, std::vector<int>* offsets = nullptr) const;
 
  private:
   World() = default;

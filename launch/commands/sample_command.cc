@@ -77,21 +77,6 @@ bool ParseDouble(const ParsedArgs& args, const std::string& name, double* out, s
   return true;
 }
 
-// Gathers every rank's text at rank 0 (concatenated in rank order).
-std::string GatherText(const distributed::World& w, const std::string& mine) {
-  int size = static_cast<int>(mine.size());
-  std::vector<int> sizes(w.size()), offsets(w.size());
-  MPI_Gather(&size, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, w.comm());
-  int total = 0;
-  for (int r = 0; r < w.size(); ++r) {
-    offsets[r] = total;
-    total += sizes[r];
-  }
-  std::string all(w.is_main() ? total : 0, '\0');
-  MPI_Gatherv(mine.data(), size, MPI_CHAR, all.data(), sizes.data(), offsets.data(), MPI_CHAR, 0, w.comm());
-  return all;
-}
-
 int Run(const ParsedArgs& args) {
   auto fail = [](const std::string& message) {
     std::fprintf(stderr, "brain sample: %s\n", message.c_str());
@@ -198,7 +183,7 @@ int Run(const ParsedArgs& args) {
   double local[3] = {static_cast<double>(stats.generated_tokens), stats.prefill_s, stats.decode_s};
   double sums[3] = {0, 0, 0};
   MPI_Reduce(local, sums, 3, MPI_DOUBLE, MPI_SUM, 0, w.comm());
-  const std::string all = GatherText(w, mine);
+  const std::string all = w.GatherToMain(mine);
   if (!w.is_main()) return kExitOk;
   std::vector<std::tuple<int64_t, int64_t, std::string>> records;
   size_t pos = 0;

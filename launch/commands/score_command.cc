@@ -1,10 +1,9 @@
 // `brain score`: adds r(x, y) under a reward model (and log p(y | x) under a prior) to JSONL samples,
 // data-parallel over MPI ranks.
-#include <mpi.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <memory>
@@ -77,23 +76,19 @@ std::vector<int64_t> MyRecords(size_t count, int64_t batch_size, int rank, int s
 // Collects each rank's `per_record` doubles for its records (MyRecords order) at rank 0, by record.
 std::vector<double> GatherByRecord(const distributed::World& w, const std::vector<double>& mine, size_t count,
                                    int64_t batch_size, int per_record) {
-  int size = static_cast<int>(mine.size());
-  std::vector<int> sizes(w.size()), offsets(w.size());
-  MPI_Gather(&size, 1, MPI_INT, sizes.data(), 1, MPI_INT, 0, w.comm());
-  int total = 0;
-  for (int r = 0; r < w.size(); ++r) {
-    offsets[r] = total;
-    total += sizes[r];
-  }
-  std::vector<double> all(w.is_main() ? total : 0);
-  MPI_Gatherv(mine.data(), size, MPI_DOUBLE, all.data(), sizes.data(), offsets.data(), MPI_DOUBLE, 0, w.comm());
+  std::vector<int> offsets;  // in bytes
+  const std::string bytes = w.GatherToMain(
+      std::string_view(reinterpret_cast<const char*>(mine.data()), mine.size() * sizeof(double)), &offsets);
   std::vector<double> out;
   if (!w.is_main()) return out;
+  std::vector<double> all(bytes.size() / sizeof(double));
+  std::memcpy(all.data(), bytes.data(), bytes.size());
   out.assign(count * per_record, 0.0);
   for (int r = 0; r < w.size(); ++r) {
+    const size_t first = offsets[r] / sizeof(double);
     const auto records = MyRecords(count, batch_size, r, w.size());
     for (size_t j = 0; j < records.size(); ++j) {
-      for (int k = 0; k < per_record; ++k) out[records[j] * per_record + k] = all[offsets[r] + j * per_record + k];
+      for (int k = 0; k < per_record; ++k) out[records[j] * per_record + k] = all[first + j * per_record + k];
     }
   }
   return out;

@@ -8,6 +8,7 @@
 #include "kernels/naive_reference.h"
 #include "kernels/segmented_log_softmax.h"
 #include "kernels/weighted_token_logprobs.h"
+#include "tests/unit/kernels/logprob_test_inputs.h"
 
 namespace brain::kernels {
 namespace {
@@ -20,10 +21,7 @@ bool HaveCudaDevice() { return BuiltWithCuda() && CudaDeviceCount() > 0 && torch
                  << CudaRuntimeVersion() << "); CUDA kernel tests not run";                                 \
   }
 
-double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
-  const torch::Tensor ad = a.detach().cpu().to(torch::kDouble), bd = b.detach().cpu().to(torch::kDouble);
-  return (ad - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1e-300);
-}
+using test_inputs::RelErr;
 
 // max |a − b| / max(1, max |b|): for entropies, which can all be ~0 at extreme logits.
 double ScaledErr(const torch::Tensor& a, const torch::Tensor& b) {

@@ -8,37 +8,15 @@
 #include <vector>
 
 #include "kernels/naive_reference.h"
+#include "tests/unit/kernels/logprob_test_inputs.h"
 
 namespace brain::kernels {
 namespace {
 
-struct Inputs {
-  torch::Tensor hidden;         // [N, d], requires grad
-  torch::Tensor weight;         // [V, d], requires grad
-  torch::Tensor targets;        // [N]
-  torch::Tensor token_weights;  // [N] positive, negative and zero
-};
-
-// Random inputs; `ignore_every` > 0 marks every k-th target ignored; every 4th weight is 0.
-Inputs MakeInputs(int64_t n, int64_t d, int64_t v, torch::Dtype dtype, uint64_t seed,
-                  double weight_scale = 0.3, int64_t ignore_every = 5) {
-  torch::manual_seed(seed);
-  Inputs in;
-  in.hidden = torch::randn({n, d}, torch::kDouble).to(dtype).requires_grad_();
-  in.weight = (torch::randn({v, d}, torch::kDouble) * weight_scale).to(dtype).requires_grad_();
-  in.targets = torch::randint(0, v, {n}, torch::kLong);
-  if (ignore_every > 0) in.targets.index_put_({torch::arange(0, n, ignore_every)}, kDefaultIgnoreIndex);
-  in.token_weights = torch::randn({n}, torch::kDouble);
-  in.token_weights.index_put_({torch::arange(1, n, 4)}, 0.0);
-  return in;
-}
-
-Inputs AsDouble(const Inputs& in) {
-  Inputs out = in;
-  out.hidden = in.hidden.detach().to(torch::kDouble).requires_grad_();
-  out.weight = in.weight.detach().to(torch::kDouble).requires_grad_();
-  return out;
-}
+using test_inputs::AsDouble;
+using test_inputs::MakeLogprobInputs;
+using test_inputs::RelErr;
+using Inputs = test_inputs::LogprobInputs;
 
 struct Result {
   torch::Tensor loss, logprob, grad_hidden, grad_weight;
@@ -65,12 +43,6 @@ Result RunNaive(const Inputs& in, double grad_output = 1.0) {
   return {loss.detach(), lp.detach(), grads[0], grads[1]};
 }
 
-double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
-  const torch::Tensor bd = b.to(torch::kDouble);
-  const double scale = std::max(bd.abs().max().item<double>(), 1e-300);
-  return (a.to(torch::kDouble) - bd).abs().max().item<double>() / scale;
-}
-
 void ExpectClose(const Result& got, const Result& want, double tol, const std::string& what) {
   EXPECT_LE(RelErr(got.loss, want.loss), tol) << what << " loss";
   EXPECT_LE(RelErr(got.logprob, want.logprob), tol) << what << " logprob";
@@ -90,7 +62,7 @@ TEST(WeightedLogprobSumTest, MatchesNaiveInDoubleAcrossChunkBoundaries) {
                                            {33, 5, 7919, 10},
                                            {9, 4, 13, 100},
                                            {23, 5, 31, 1}}) {
-    const Inputs in = MakeInputs(s.n, s.d, s.v, torch::kDouble, 101 + s.n);
+    const Inputs in = MakeLogprobInputs(s.n, s.d, s.v, torch::kDouble, 101 + s.n);
     ExpectClose(
         RunFused(in, s.chunk), RunNaive(in), 1e-12,
         "N=" + std::to_string(s.n) + " V=" + std::to_string(s.v) + " chunk=" + std::to_string(s.chunk));
@@ -98,7 +70,7 @@ TEST(WeightedLogprobSumTest, MatchesNaiveInDoubleAcrossChunkBoundaries) {
 }
 
 TEST(WeightedLogprobSumTest, GradientIsScaledByGradOutput) {
-  const Inputs in = MakeInputs(30, 6, 41, torch::kDouble, 7);
+  const Inputs in = MakeLogprobInputs(30, 6, 41, torch::kDouble, 7);
   for (double go : {2.5, -0.75, 0.0}) {
     ExpectClose(RunFused(in, 8, go), RunNaive(in, go), 1e-12, "grad_output " + std::to_string(go));
     if (go == 0.0) EXPECT_TRUE(RunFused(in, 8, go).grad_weight.eq(0).all().item<bool>());
@@ -106,7 +78,7 @@ TEST(WeightedLogprobSumTest, GradientIsScaledByGradOutput) {
 }
 
 TEST(WeightedLogprobSumTest, GradientMatchesCentralFiniteDifferences) {
-  const Inputs in = MakeInputs(6, 4, 9, torch::kDouble, 5, /*weight_scale=*/0.8, /*ignore_every=*/4);
+  const Inputs in = MakeLogprobInputs(6, 4, 9, torch::kDouble, 5, /*weight_scale=*/0.8, /*ignore_every=*/4);
   const Result fused = RunFused(in, /*chunk_rows=*/4, /*grad_output=*/1.7);
   auto loss = [&](const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& tw) {
     torch::NoGradGuard no_grad;
@@ -132,7 +104,7 @@ TEST(WeightedLogprobSumTest, GradientMatchesCentralFiniteDifferences) {
 }
 
 TEST(WeightedLogprobSumTest, TokenWeightsGradientIsTheLogprob) {
-  Inputs in = MakeInputs(12, 5, 17, torch::kDouble, 9, 0.5, 3);
+  Inputs in = MakeLogprobInputs(12, 5, 17, torch::kDouble, 9, 0.5, 3);
   in.token_weights = in.token_weights.clone().requires_grad_();
   const WeightedLogprobSumResult r = WeightedLogprobSum(in.hidden, in.weight, in.targets, in.token_weights);
   const auto grads = torch::autograd::grad({r.loss}, {in.token_weights}, {torch::full({}, -3.0, r.loss.options())});
@@ -142,7 +114,7 @@ TEST(WeightedLogprobSumTest, TokenWeightsGradientIsTheLogprob) {
 
 TEST(WeightedLogprobSumTest, Fp32WithinOneInAHundredThousandOfDouble) {
   for (const Shape& s : std::vector<Shape>{{300, 64, 1009, 128}, {129, 32, 5003, 0}, {1000, 48, 777, 96}}) {
-    const Inputs in = MakeInputs(s.n, s.d, s.v, torch::kFloat, 21 + s.n);
+    const Inputs in = MakeLogprobInputs(s.n, s.d, s.v, torch::kFloat, 21 + s.n);
     ExpectClose(RunFused(in, s.chunk), RunNaive(AsDouble(in)), 1e-5, "fp32 N=" + std::to_string(s.n));
   }
 }
@@ -150,7 +122,7 @@ TEST(WeightedLogprobSumTest, Fp32WithinOneInAHundredThousandOfDouble) {
 TEST(WeightedLogprobSumTest, Bf16WithinStatedTolerance) {
   // CPU bf16 matmuls round the logits (and grad_hidden) to bf16: ~2^-9 relative per logit. Stated
   // tolerances relative to the largest entry: logprob/loss 1e-2, grad_hidden 2e-2, grad_weight 1e-2.
-  const Inputs in = MakeInputs(2048, 32, 300, torch::kBFloat16, 31, 0.3, 7);
+  const Inputs in = MakeLogprobInputs(2048, 32, 300, torch::kBFloat16, 31, 0.3, 7);
   const Result fused = RunFused(in, 16);
   const Result truth = RunNaive(AsDouble(in));
   EXPECT_EQ(fused.grad_hidden.scalar_type(), torch::kBFloat16);
@@ -162,7 +134,7 @@ TEST(WeightedLogprobSumTest, Bf16WithinStatedTolerance) {
 }
 
 TEST(WeightedLogprobSumTest, IgnoredRowsAndFullyIgnoredChunks) {
-  Inputs in = MakeInputs(40, 6, 53, torch::kDouble, 41, 0.3, /*ignore_every=*/0);
+  Inputs in = MakeLogprobInputs(40, 6, 53, torch::kDouble, 41, 0.3, /*ignore_every=*/0);
   in.targets.narrow(0, 8, 16).fill_(kDefaultIgnoreIndex);  // chunks 1 and 2 (of 8 rows) fully ignored
   in.targets[3] = kDefaultIgnoreIndex;
   const Result fused = RunFused(in, 8);
@@ -179,7 +151,7 @@ TEST(WeightedLogprobSumTest, IgnoredRowsAndFullyIgnoredChunks) {
 }
 
 TEST(WeightedLogprobSumTest, ExtremeLogitsMatchDoubleReference) {
-  Inputs in = MakeInputs(70, 8, 211, torch::kFloat, 51, /*weight_scale=*/1.0);
+  Inputs in = MakeLogprobInputs(70, 8, 211, torch::kFloat, 51, /*weight_scale=*/1.0);
   {
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = torch::mm(in.hidden, in.weight.t());
@@ -193,7 +165,7 @@ TEST(WeightedLogprobSumTest, ExtremeLogitsMatchDoubleReference) {
 }
 
 TEST(WeightedLogprobSumTest, EntropyAndNoGradMode) {
-  const Inputs in = MakeInputs(45, 8, 123, torch::kFloat, 61, 3.0);
+  const Inputs in = MakeLogprobInputs(45, 8, 123, torch::kFloat, 61, 3.0);
   WeightedLogprobOptions options;
   options.chunk_rows = 16;
   options.compute_entropy = true;
@@ -214,7 +186,7 @@ TEST(WeightedLogprobSumTest, EntropyAndNoGradMode) {
 }
 
 TEST(WeightedLogprobSumTest, RejectsBadInputs) {
-  const Inputs in = MakeInputs(4, 3, 5, torch::kFloat, 91, 0.3, 0);
+  const Inputs in = MakeLogprobInputs(4, 3, 5, torch::kFloat, 91, 0.3, 0);
   torch::Tensor bad_targets = in.targets.clone();
   bad_targets[2] = 5;  // == V
   EXPECT_THROW(WeightedLogprobSum(in.hidden, in.weight, bad_targets, in.token_weights), c10::Error);

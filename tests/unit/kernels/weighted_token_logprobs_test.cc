@@ -7,38 +7,15 @@
 #include <vector>
 
 #include "kernels/naive_reference.h"
+#include "tests/unit/kernels/logprob_test_inputs.h"
 
 namespace brain::kernels {
 namespace {
 
-struct Inputs {
-  torch::Tensor hidden;   // [N, d], requires grad
-  torch::Tensor weight;   // [V, d], requires grad
-  torch::Tensor targets;  // [N]
-  torch::Tensor grad;     // [N] per-token weights: positive, negative and zero
-};
-
-// Random inputs; `ignore_every` > 0 marks every k-th target ignored.
-Inputs MakeInputs(int64_t n, int64_t d, int64_t v, torch::Dtype dtype, uint64_t seed,
-                  double weight_scale = 0.3, int64_t ignore_every = 5) {
-  torch::manual_seed(seed);
-  Inputs in;
-  in.hidden = torch::randn({n, d}, torch::kDouble).to(dtype).requires_grad_();
-  in.weight = (torch::randn({v, d}, torch::kDouble) * weight_scale).to(dtype).requires_grad_();
-  in.targets = torch::randint(0, v, {n}, torch::kLong);
-  if (ignore_every > 0) in.targets.index_put_({torch::arange(0, n, ignore_every)}, kDefaultIgnoreIndex);
-  in.grad = torch::randn({n}, torch::kDouble);
-  in.grad.index_put_({torch::arange(1, n, 4)}, 0.0);
-  return in;
-}
-
-// The same values as fp64 leaves (the ground truth is computed in double on identical inputs).
-Inputs AsDouble(const Inputs& in) {
-  Inputs out = in;
-  out.hidden = in.hidden.detach().to(torch::kDouble).requires_grad_();
-  out.weight = in.weight.detach().to(torch::kDouble).requires_grad_();
-  return out;
-}
+using test_inputs::AsDouble;
+using test_inputs::MakeLogprobInputs;
+using test_inputs::RelErr;
+using Inputs = test_inputs::LogprobInputs;
 
 struct Result {
   torch::Tensor logprob, grad_hidden, grad_weight;
@@ -49,21 +26,14 @@ Result RunFused(const Inputs& in, int64_t chunk_rows) {
   options.chunk_rows = chunk_rows;
   const torch::Tensor lp =
       WeightedTokenLogprobs(in.hidden, in.weight, in.targets, kDefaultIgnoreIndex, options).logprob;
-  const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.grad.to(lp.scalar_type())});
+  const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.token_weights.to(lp.scalar_type())});
   return {lp.detach(), grads[0], grads[1]};
 }
 
 Result RunNaive(const Inputs& in) {
   const torch::Tensor lp = NaiveWeightedTokenLogprobs(in.hidden, in.weight, in.targets).logprob;
-  const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.grad.to(lp.scalar_type())});
+  const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.token_weights.to(lp.scalar_type())});
   return {lp.detach(), grads[0], grads[1]};
-}
-
-// max |a − b| / max |b|, in double.
-double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
-  const torch::Tensor bd = b.to(torch::kDouble);
-  const double scale = std::max(bd.abs().max().item<double>(), 1e-300);
-  return (a.to(torch::kDouble) - bd).abs().max().item<double>() / scale;
 }
 
 void ExpectClose(const Result& got, const Result& want, double tol, const std::string& what) {
@@ -84,7 +54,7 @@ TEST(WeightedTokenLogprobsTest, MatchesNaiveInDoubleForRandomShapes) {
                                            {50, 24, 257, 0},
                                            {33, 5, 7919, 10},
                                            {9, 4, 13, 100}}) {
-    const Inputs in = MakeInputs(s.n, s.d, s.v, torch::kDouble, 11 + s.n);
+    const Inputs in = MakeLogprobInputs(s.n, s.d, s.v, torch::kDouble, 11 + s.n);
     ExpectClose(
         RunFused(in, s.chunk), RunNaive(in), 1e-12,
         "N=" + std::to_string(s.n) + " V=" + std::to_string(s.v) + " chunk=" + std::to_string(s.chunk));
@@ -92,14 +62,14 @@ TEST(WeightedTokenLogprobsTest, MatchesNaiveInDoubleForRandomShapes) {
 }
 
 TEST(WeightedTokenLogprobsTest, GradientMatchesCentralFiniteDifferences) {
-  const Inputs in = MakeInputs(6, 4, 9, torch::kDouble, 5, /*weight_scale=*/0.8, /*ignore_every=*/4);
+  const Inputs in = MakeLogprobInputs(6, 4, 9, torch::kDouble, 5, /*weight_scale=*/0.8, /*ignore_every=*/4);
   const Result fused = RunFused(in, /*chunk_rows=*/4);
   // L(h, W) = Σ_i g_i·logprob_i, differentiated numerically entry by entry.
   auto loss = [&](const torch::Tensor& h, const torch::Tensor& w) {
     torch::NoGradGuard no_grad;
     WeightedLogprobOptions options;
     options.chunk_rows = 4;
-    return (WeightedTokenLogprobs(h, w, in.targets, kDefaultIgnoreIndex, options).logprob * in.grad)
+    return (WeightedTokenLogprobs(h, w, in.targets, kDefaultIgnoreIndex, options).logprob * in.token_weights)
         .sum()
         .item<double>();
   };
@@ -123,7 +93,7 @@ TEST(WeightedTokenLogprobsTest, GradientMatchesCentralFiniteDifferences) {
 
 TEST(WeightedTokenLogprobsTest, Fp32WithinOneInAHundredThousandOfDouble) {
   for (const Shape& s : std::vector<Shape>{{300, 64, 1009, 128}, {129, 32, 5003, 0}, {1000, 48, 777, 96}}) {
-    const Inputs in = MakeInputs(s.n, s.d, s.v, torch::kFloat, 21 + s.n);
+    const Inputs in = MakeLogprobInputs(s.n, s.d, s.v, torch::kFloat, 21 + s.n);
     ExpectClose(RunFused(in, s.chunk), RunNaive(AsDouble(in)), 1e-5, "fp32 N=" + std::to_string(s.n));
   }
 }
@@ -131,7 +101,7 @@ TEST(WeightedTokenLogprobsTest, Fp32WithinOneInAHundredThousandOfDouble) {
 TEST(WeightedTokenLogprobsTest, Bf16AccumulatesGradWeightInFp32) {
   // Many small chunks: a bf16 running sum of the per-chunk grad_weight would drift.
   const int64_t n = 2048, d = 32, v = 300, chunk = 16;
-  const Inputs in = MakeInputs(n, d, v, torch::kBFloat16, 31, /*weight_scale=*/0.3, /*ignore_every=*/7);
+  const Inputs in = MakeLogprobInputs(n, d, v, torch::kBFloat16, 31, /*weight_scale=*/0.3, /*ignore_every=*/7);
   const Result fused = RunFused(in, chunk);
   const Result truth = RunNaive(AsDouble(in));
   // CPU bf16 matmuls round the logits (and grad_hidden) to bf16: ~2^-9 relative per logit.
@@ -146,14 +116,14 @@ TEST(WeightedTokenLogprobsTest, Bf16AccumulatesGradWeightInFp32) {
     Inputs part = in;
     part.hidden = in.hidden.detach().narrow(0, start, chunk).requires_grad_();
     part.targets = in.targets.narrow(0, start, chunk);
-    part.grad = in.grad.narrow(0, start, chunk);
+    part.token_weights = in.token_weights.narrow(0, start, chunk);
     bf16_sum += RunFused(part, chunk).grad_weight;
   }
   EXPECT_LT(fused_err, 0.5 * RelErr(bf16_sum, truth.grad_weight));
 }
 
 TEST(WeightedTokenLogprobsTest, IgnoredRowsAndFullyIgnoredChunksGiveZero) {
-  Inputs in = MakeInputs(40, 6, 53, torch::kDouble, 41, 0.3, /*ignore_every=*/0);
+  Inputs in = MakeLogprobInputs(40, 6, 53, torch::kDouble, 41, 0.3, /*ignore_every=*/0);
   in.targets.narrow(0, 8, 16).fill_(kDefaultIgnoreIndex);  // chunks 1 and 2 (of 8 rows) fully ignored
   in.targets[3] = kDefaultIgnoreIndex;
   const Result fused = RunFused(in, 8);
@@ -171,7 +141,7 @@ TEST(WeightedTokenLogprobsTest, IgnoredRowsAndFullyIgnoredChunksGiveZero) {
 
 TEST(WeightedTokenLogprobsTest, ExtremeLogitsMatchDoubleReference) {
   // Logits of order ±1e4: the log-sum-exp must be shifted by the row max.
-  Inputs in = MakeInputs(70, 8, 211, torch::kFloat, 51, /*weight_scale=*/1.0);
+  Inputs in = MakeLogprobInputs(70, 8, 211, torch::kFloat, 51, /*weight_scale=*/1.0);
   {
     torch::NoGradGuard no_grad;
     const torch::Tensor logits = torch::mm(in.hidden, in.weight.t());
@@ -186,7 +156,7 @@ TEST(WeightedTokenLogprobsTest, ExtremeLogitsMatchDoubleReference) {
 
 TEST(WeightedTokenLogprobsTest, EntropyMatchesNaiveAndCarriesNoGradient) {
   for (double scale : {0.3, 300.0}) {
-    const Inputs in = MakeInputs(45, 8, 123, torch::kFloat, 61, scale);
+    const Inputs in = MakeLogprobInputs(45, 8, 123, torch::kFloat, 61, scale);
     WeightedLogprobOptions options;
     options.chunk_rows = 16;
     options.compute_entropy = true;
@@ -202,27 +172,27 @@ TEST(WeightedTokenLogprobsTest, EntropyMatchesNaiveAndCarriesNoGradient) {
 }
 
 TEST(WeightedTokenLogprobsTest, ChunkSizeDoesNotChangeTheResult) {
-  const Inputs in = MakeInputs(23, 5, 31, torch::kDouble, 71);
+  const Inputs in = MakeLogprobInputs(23, 5, 31, torch::kDouble, 71);
   const Result whole = RunFused(in, 23);
   for (int64_t chunk : {1, 2, 7, 22, 1000})
     ExpectClose(RunFused(in, chunk), whole, 1e-13, "chunk " + std::to_string(chunk));
 }
 
 TEST(WeightedTokenLogprobsTest, GradientOfOneInputOnly) {
-  const Inputs in = MakeInputs(20, 6, 40, torch::kDouble, 81);
+  const Inputs in = MakeLogprobInputs(20, 6, 40, torch::kDouble, 81);
   const Result naive = RunNaive(in);
   const torch::Tensor frozen_weight = in.weight.detach();
   const torch::Tensor lp = WeightedTokenLogprobs(in.hidden, frozen_weight, in.targets).logprob;
-  const auto grad_h = torch::autograd::grad({lp}, {in.hidden}, {in.grad});
+  const auto grad_h = torch::autograd::grad({lp}, {in.hidden}, {in.token_weights});
   EXPECT_LE(RelErr(grad_h[0], naive.grad_hidden), 1e-12);
   const torch::Tensor frozen_hidden = in.hidden.detach();
   const torch::Tensor lp2 = WeightedTokenLogprobs(frozen_hidden, in.weight, in.targets).logprob;
-  const auto grad_w = torch::autograd::grad({lp2}, {in.weight}, {in.grad});
+  const auto grad_w = torch::autograd::grad({lp2}, {in.weight}, {in.token_weights});
   EXPECT_LE(RelErr(grad_w[0], naive.grad_weight), 1e-12);
 }
 
 TEST(WeightedTokenLogprobsTest, RejectsBadInputs) {
-  const Inputs in = MakeInputs(4, 3, 5, torch::kFloat, 91, 0.3, 0);
+  const Inputs in = MakeLogprobInputs(4, 3, 5, torch::kFloat, 91, 0.3, 0);
   torch::Tensor bad_targets = in.targets.clone();
   bad_targets[2] = 5;  // == V
   EXPECT_THROW(WeightedTokenLogprobs(in.hidden, in.weight, bad_targets), c10::Error);

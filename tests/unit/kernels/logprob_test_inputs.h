@@ -1,0 +1,48 @@
+// Shared by the fused log-prob kernel tests: random inputs, their fp64 twin and a relative error.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/weighted_token_logprobs.h"
+
+namespace brain::kernels::test_inputs {
+
+struct LogprobInputs {
+  torch::Tensor hidden;         // [N, d], requires grad
+  torch::Tensor weight;         // [V, d], requires grad
+  torch::Tensor targets;        // [N]
+  torch::Tensor token_weights;  // [N] per-token weights: positive, negative and every 4th zero (fp64)
+};
+
+// Random inputs; `ignore_every` > 0 marks every k-th target ignored.
+inline LogprobInputs MakeLogprobInputs(int64_t n, int64_t d, int64_t v, torch::Dtype dtype, uint64_t seed,
+                                       double weight_scale = 0.3, int64_t ignore_every = 5) {
+  torch::manual_seed(seed);
+  LogprobInputs in;
+  in.hidden = torch::randn({n, d}, torch::kDouble).to(dtype).requires_grad_();
+  in.weight = (torch::randn({v, d}, torch::kDouble) * weight_scale).to(dtype).requires_grad_();
+  in.targets = torch::randint(0, v, {n}, torch::kLong);
+  if (ignore_every > 0) in.targets.index_put_({torch::arange(0, n, ignore_every)}, kDefaultIgnoreIndex);
+  in.token_weights = torch::randn({n}, torch::kDouble);
+  in.token_weights.index_put_({torch::arange(1, n, 4)}, 0.0);
+  return in;
+}
+
+// The same values as fp64 leaves (the ground truth is computed in double on identical inputs).
+inline LogprobInputs AsDouble(const LogprobInputs& in) {
+  LogprobInputs out = in;
+  out.hidden = in.hidden.detach().to(torch::kDouble).requires_grad_();
+  out.weight = in.weight.detach().to(torch::kDouble).requires_grad_();
+  return out;
+}
+
+// max |a − b| / max |b|, in double on the CPU.
+inline double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
+  const torch::Tensor ad = a.detach().cpu().to(torch::kDouble), bd = b.detach().cpu().to(torch::kDouble);
+  return (ad - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1e-300);
+}
+
+}  // namespace brain::kernels::test_inputs

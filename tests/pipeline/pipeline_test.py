@@ -212,10 +212,7 @@ sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{exp
               f"brain eval (np 2): 16 prompts, KL of a policy to itself exactly 0, best-of-n ({result})")
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if check.failures:
-        print(f"{len(check.failures)} check(s) failed")
-        sys.exit(1)
-    print("all pipeline checks passed")
+    check.finish("pipeline")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import sys
 
 import numpy as np
 
@@ -18,6 +19,13 @@ class Checks:
         print(("ok   " if cond else "FAIL ") + what, flush=True)
         if not cond:
             self.failures.append(what)
+
+    def finish(self, what):
+        """Exits 1 when a check failed, else says that every `what` check passed."""
+        if self.failures:
+            print(f"{len(self.failures)} check(s) failed")
+            sys.exit(1)
+        print(f"all {what} checks passed")
 
 
 def write_task(root, demos=48, pairs=48, prompts=16):

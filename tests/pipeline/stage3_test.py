@@ -121,10 +121,7 @@ sampling {{ max_new_tokens: 6 batch_size: 16 }}""", policy=f'path: "{export}"', 
         compare("BRAIn (3 rounds, proposal refreshed from the sharded policy)", align)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if check.failures:
-        print(f"{len(check.failures)} check(s) failed")
-        sys.exit(1)
-    print("all stage-3 pipeline checks passed")
+    check.finish("stage-3 pipeline")
 
 
 if __name__ == "__main__":

@@ -43,15 +43,16 @@ BrainTask::BrainTask(const config::ExperimentConfig& config, distributed::Commun
 }
 
 void BrainTask::CopyPolicyToProposal() {
-  if (proposal_shards_) {
-    // Every rank holds the whole policy here, so each sets its own proposal shards from it.
-    absl::Status status = proposal_shards_->LoadFullParameters(NamedTensors(*models_.policy));
-    TORCH_CHECK(status.ok(), "BRAIn proposal refresh: ", status.ToString());
-    return;
-  }
+  // Every rank holds the whole policy here (stage 3 gathers it around EndRound).
+  absl::Status status = SetProposal(NamedTensors(*models_.policy));
+  TORCH_CHECK(status.ok(), "BRAIn proposal refresh: ", status.ToString());
+}
+
+absl::Status BrainTask::SetProposal(const std::map<std::string, torch::Tensor>& parameters) {
+  if (proposal_shards_) return proposal_shards_->LoadFullParameters(parameters);
   torch::NoGradGuard no_grad;
-  auto src = models_.policy->named_parameters();
-  for (auto& item : models_.proposal->named_parameters()) item.value().copy_(src[item.key()]);
+  for (auto& item : models_.proposal->named_parameters()) item.value().copy_(parameters.at(item.key()));
+  return absl::OkStatus();
 }
 
 int64_t BrainTask::UnitsPerRound() const {
@@ -263,10 +264,7 @@ absl::Status BrainTask::RestoreExtraModelTensors(const std::map<std::string, tor
     }
     proposal[item.key()] = it->second;
   }
-  if (proposal_shards_) return proposal_shards_->LoadFullParameters(proposal);
-  torch::NoGradGuard no_grad;
-  for (auto& item : models_.proposal->named_parameters()) item.value().copy_(proposal.at(item.key()));
-  return absl::OkStatus();
+  return SetProposal(proposal);
 }
 
 }  // namespace brain::train

@@ -60,6 +60,8 @@ class BrainTask : public TrainingTask {
   void ComputeRoundMetrics(const RoundSamples& samples);
   // Sets the proposal's parameters to the policy's (which must hold them: not sharded, or gathered).
   void CopyPolicyToProposal();
+  // Sets the proposal's parameters (into its shards at stage 3) from full tensors by name.
+  absl::Status SetProposal(const std::map<std::string, torch::Tensor>& parameters);
 
   const config::ExperimentConfig& config_;
   distributed::Communicator& comm_;

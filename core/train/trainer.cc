@@ -184,9 +184,8 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     step_metrics["step_seconds"] = Seconds(step_start);
     ++step;
     if (plan.StepInRound(step) == 0 || step == plan.total_steps()) {
-      if (sharded) sharded->GatherAll();  // e.g. BRAIn copies the policy into its proposal
+      distributed::GatheredParameters gathered(sharded.get());  // e.g. BRAIn copies the policy
       task.EndRound(round);
-      if (sharded) sharded->ReleaseAll();
     }
     if (auto status = observer.StepDone(step, step_metrics); !status.ok()) return status;
     result.final_metrics = step_metrics;

@@ -75,6 +75,10 @@ at::Tensor ChunkLogitsInto(const at::Tensor& hidden_chunk, const at::Tensor& wei
   return out;
 }
 
+bool UseVocabMajorChunks(const at::Tensor& hidden) {
+  return hidden.device().is_cpu() && (hidden.scalar_type() == at::kFloat || hidden.scalar_type() == at::kDouble);
+}
+
 at::Tensor ChunkLogits(const at::Tensor& hidden_chunk, const at::Tensor& weight) {
 #ifdef BRAIN_WITH_CUDA
   if (hidden_chunk.is_cuda() && hidden_chunk.scalar_type() != at::kDouble) {

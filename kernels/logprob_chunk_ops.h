@@ -32,6 +32,10 @@ at::Tensor ChunkLogits(const at::Tensor& hidden_chunk, const at::Tensor& weight)
 at::Tensor ChunkLogitsInto(const at::Tensor& hidden_chunk, const at::Tensor& weight, int64_t capacity_rows,
                            at::Tensor& buffer);
 
+// Whether these inputs take the vocab-major CPU path (vocab_block_cpu.h): fp32 and fp64 on the CPU.
+// Other inputs use the row-major [c, V] chunk steps below.
+bool UseVocabMajorChunks(const at::Tensor& hidden);
+
 // Row statistics of a logits chunk: lse[r], logprob[r] = logits[r, t_r] − lse[r] (0 for ignored rows)
 // and, when `entropy` is defined, the softmax entropy. Outputs are views written in place; `logits`
 // may be overwritten.

@@ -9,21 +9,10 @@
 #include <cmath>
 #include <limits>
 
-#include "kernels/logprob_row_math.h"
-
-// The fp32 row loops are built for AVX-512, AVX2 and the baseline ISA and picked at load time (GCC
-// function multi-versioning); elsewhere they are compiled once for the baseline.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define BRAIN_CPU_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define BRAIN_CPU_CLONES
-#endif
+#include "kernels/cpu_vector_math.h"
 
 namespace brain::kernels::internal {
 namespace {
-
-inline float ExpOf(float x) { return FastExp(x); }
-inline double ExpOf(double x) { return std::exp(x); }
 
 template <typename T>
 inline T RowMax(const T* z, int64_t v) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/logprob_chunk_ops.h"
+#include "kernels/vocab_block_cpu.h"
 
 namespace brain::kernels {
 namespace {
@@ -31,19 +32,26 @@ class WeightedTokenLogprobsFunction : public torch::autograd::Function<WeightedT
     at::Tensor logprob = at::zeros({n}, options);
     at::Tensor lse = at::zeros({n}, options);
     at::Tensor entropy = compute_entropy ? at::zeros({n}, options) : at::Tensor();
-    at::Tensor buffer;  // one [chunk_rows, V] logits scratch reused by every chunk
-    for (size_t c = 0; c < active.size(); ++c) {
-      if (!active[c]) continue;
-      const int64_t start = static_cast<int64_t>(c) * chunk_rows;
-      const int64_t rows = std::min(chunk_rows, n - start);
-      at::Tensor logits = internal::ChunkLogitsInto(hidden.narrow(0, start, rows), weight, chunk_rows, buffer);
-      internal::ChunkRowStats(logits, targets.narrow(0, start, rows), ignore_index,
-                              lse.narrow(0, start, rows), logprob.narrow(0, start, rows),
-                              compute_entropy ? entropy.narrow(0, start, rows) : at::Tensor());
+    if (internal::UseVocabMajorChunks(hidden)) {  // fp32/fp64 CPU
+      internal::VocabBlockForwardCpu(hidden, weight, targets, ignore_index, chunk_rows * weight.size(0), lse,
+                                     logprob, entropy);
+    } else {
+      at::Tensor buffer;  // one [chunk_rows, V] logits scratch reused by every chunk
+      for (size_t c = 0; c < active.size(); ++c) {
+        if (!active[c]) continue;
+        const int64_t start = static_cast<int64_t>(c) * chunk_rows;
+        const int64_t rows = std::min(chunk_rows, n - start);
+        at::Tensor logits =
+            internal::ChunkLogitsInto(hidden.narrow(0, start, rows), weight, chunk_rows, buffer);
+        internal::ChunkRowStats(logits, targets.narrow(0, start, rows), ignore_index,
+                                lse.narrow(0, start, rows), logprob.narrow(0, start, rows),
+                                compute_entropy ? entropy.narrow(0, start, rows) : at::Tensor());
+      }
     }
     ctx->save_for_backward({hidden, weight, targets, lse});
     ctx->saved_data["ignore_index"] = ignore_index;
     ctx->saved_data["chunk_rows"] = chunk_rows;
+    ctx->saved_data["compute_entropy"] = compute_entropy;
     if (!compute_entropy) return {logprob};
     ctx->mark_non_differentiable({entropy});
     return {logprob, entropy};
@@ -66,6 +74,14 @@ class WeightedTokenLogprobsFunction : public torch::autograd::Function<WeightedT
     const int64_t n = hidden.size(0);
     const at::ScalarType work = WorkingType(hidden.scalar_type());
     const at::Tensor grad = grad_logprob.to(work).contiguous();
+    if (internal::UseVocabMajorChunks(hidden)) {  // fp32/fp64 CPU
+      internal::LogprobGrads grads_cpu = internal::VocabBlockBackwardCpu(
+          hidden, weight, targets, lse, grad, ignore_index, chunk_rows * weight.size(0),
+          /*all_tokens=*/ctx->saved_data["compute_entropy"].toBool(), need_hidden, need_weight);
+      grads[0] = grads_cpu.hidden;
+      grads[1] = grads_cpu.weight;
+      return grads;
+    }
     const std::vector<bool> active = ActiveChunks(targets, weight.size(0), ignore_index, chunk_rows, kOp);
     at::Tensor grad_hidden = need_hidden ? at::zeros_like(hidden) : at::Tensor();
     // fp32 accumulation across chunks even for bf16/fp16 weights (bf16 sums drift).

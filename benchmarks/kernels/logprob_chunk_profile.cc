@@ -3,7 +3,8 @@
 // For one chunk of `rows` tokens at a given (V, d) it times, each as the median of --reps runs: the
 // logits matmul into a reused buffer, the row statistics (fused CPU kernel and the plain-ATen passes
 // it replaced), the in-place logit gradient (both), the fused statistics + gradient, and the two
-// gradient matmuls. Prints JSON lines {name, shape, metric, value, unit}.
+// gradient matmuls; then the same steps on the vocab-major layout the CPU path uses ([V, rows] logits,
+// column kernels, transposed-operand matmuls). Prints JSON lines {name, shape, metric, value, unit}.
 //
 // Usage: kernels_logprob_chunk_profile [--vocab=50257] [--dim=768] [--rows=64,128,256,512] [--reps=3]
 //        [--threads=1]
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "kernels/logprob_chunk_ops.h"
+#include "kernels/logprob_columns_cpu.h"
 #include "kernels/logprob_rows_cpu.h"
 
 namespace brain::kernels {
@@ -106,6 +108,24 @@ int Main(int argc, char** argv) {
                                        }) - copy);
     report("matmul_grad_hidden", MedianSeconds(reps, [&] { at::mm_out(grad_hidden, scratch, weight); }));
     report("matmul_grad_weight", MedianSeconds(reps, [&] { grad_weight.addmm_(scratch.t(), hidden); }));
+
+    at::Tensor logits_t = at::empty({vocab, rows});
+    report("vocab_major_matmul_logits", MedianSeconds(reps, [&] { at::mm_out(logits_t, weight, hidden.t()); }));
+    report("column_stats", MedianSeconds(reps, [&] {
+             internal::ColumnSummary summary = internal::EmptyColumnSummary(rows, at::kFloat);
+             internal::AccumulateColumnsCpu(logits_t, 0, targets, /*with_entropy=*/false, summary);
+             internal::FinishColumns(summary, targets, -100, lse, logprob, at::Tensor());
+           }));
+    at::Tensor scratch_t = logits_t.clone();
+    const double copy_t = MedianSeconds(reps, [&] { scratch_t.copy_(logits_t); });
+    report("column_logit_grad", MedianSeconds(reps, [&] {
+                                  scratch_t.copy_(logits_t);
+                                  internal::ColumnLogitGradInPlaceCpu(scratch_t, lse, grad, targets, -100);
+                                }) - copy_t);
+    report("vocab_major_matmul_grad_hidden",
+           MedianSeconds(reps, [&] { at::mm_out(grad_hidden, scratch_t.t(), weight); }));
+    report("vocab_major_matmul_grad_weight",
+           MedianSeconds(reps, [&] { grad_weight.addmm_(scratch_t, hidden); }));
   }
   return 0;
 }

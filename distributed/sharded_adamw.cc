@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string_view>
 
 #include "absl/strings/str_cat.h"
 
@@ -36,16 +37,26 @@ ShardedAdamW::ShardedAdamW(std::vector<at::Tensor> params, Communicator& comm, A
   for (int r = 0; r < comm_.rank(); ++r) owned_offset_ += split[r];
   owned_numel_ = split[comm_.rank()];
   const at::ScalarType state_type = params_[0].scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-  at::Tensor flat;
-  {
-    at::NoGradGuard no_grad;
+  bool all_contiguous = true;
+  for (const at::Tensor& p : params_) all_contiguous = all_contiguous && p.is_contiguous();
+  at::NoGradGuard no_grad;
+  if (params_[0].scalar_type() == state_type && all_contiguous) {
+    // The parameters are their own master copy: the owned slice is a list of views into them.
+    int64_t start = 0;
+    for (const at::Tensor& p : params_) {
+      const int64_t lo = std::max(start, owned_offset_);
+      const int64_t hi = std::min(start + p.numel(), owned_offset_ + owned_numel_);
+      if (lo < hi) owned_segments_.push_back({p.detach().view({-1}).narrow(0, lo - start, hi - lo), lo - owned_offset_});
+      start += p.numel();
+    }
+    exp_avg_ = at::zeros({owned_numel_}, params_[0].options().dtype(state_type));
+  } else {
     std::vector<at::Tensor> parts;
     for (const at::Tensor& p : params_) parts.push_back(p.detach().reshape({-1}));
-    flat = at::cat(parts);
+    master_ = at::cat(parts).narrow(0, owned_offset_, owned_numel_).to(state_type).clone();
+    exp_avg_ = at::zeros_like(master_);
   }
-  master_ = flat.narrow(0, owned_offset_, owned_numel_).to(state_type).clone();
-  exp_avg_ = at::zeros_like(master_);
-  exp_avg_sq_ = at::zeros_like(master_);
+  exp_avg_sq_ = at::zeros_like(exp_avg_);
 }
 
 at::Tensor ShardedAdamW::TakeFlatGradients() {
@@ -69,7 +80,7 @@ void ShardedAdamW::KeepOwnedGradient(bool grads_reduced) {
   at::Tensor flat_grad = TakeFlatGradients();
   at::Tensor grad = grads_reduced ? flat_grad.narrow(0, owned_offset_, owned_numel_)
                                   : comm_.ReduceScatter(flat_grad, ReduceOp::kSum);
-  grad_ = grad.to(master_.scalar_type());
+  grad_ = grad.to(exp_avg_.scalar_type());
 }
 
 double ShardedAdamW::ReduceGradients(bool grads_reduced) {
@@ -94,24 +105,47 @@ void ShardedAdamW::ApplyStep(double lr, double grad_scale) {
   at::Tensor grad = std::move(grad_);  // this optimiser's own buffer (a copy of the gradients)
   if (grad_scale != 1.0) grad.mul_(grad_scale);
 
-  // AdamW on the owned slice (decoupled weight decay, bias-corrected moments), chunk by chunk so the
-  // temporaries stay small (one chunk, not one owned slice).
   const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
   const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
-  for (int64_t begin = 0; begin < owned_numel_; begin += kChunk) {
-    const int64_t n = std::min(kChunk, owned_numel_ - begin);
-    at::Tensor master = master_.narrow(0, begin, n), g = grad.narrow(0, begin, n);
-    at::Tensor exp_avg = exp_avg_.narrow(0, begin, n), exp_avg_sq = exp_avg_sq_.narrow(0, begin, n);
-    master.mul_(1.0 - lr * options_.weight_decay);
+  if (master_.defined()) {
+    Update(master_, 0, grad, lr, bias1, bias2);
+  } else {
+    for (OwnedSegment& segment : owned_segments_) Update(segment.values, segment.offset, grad, lr, bias1, bias2);
+  }
+  grad = at::Tensor();
+  ShareOwnedSlices();
+}
+
+void ShardedAdamW::Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, double lr, double bias1,
+                          double bias2) {
+  // AdamW (decoupled weight decay, bias-corrected moments), chunk by chunk so the temporaries stay
+  // small (one chunk, not one owned slice).
+  const int64_t numel = values.numel();
+  for (int64_t begin = 0; begin < numel; begin += kChunk) {
+    const int64_t n = std::min(kChunk, numel - begin);
+    at::Tensor value = values.narrow(0, begin, n), g = grad.narrow(0, offset + begin, n);
+    at::Tensor exp_avg = exp_avg_.narrow(0, offset + begin, n);
+    at::Tensor exp_avg_sq = exp_avg_sq_.narrow(0, offset + begin, n);
+    value.mul_(1.0 - lr * options_.weight_decay);
     exp_avg.mul_(options_.beta1).add_(g, 1.0 - options_.beta1);
     exp_avg_sq.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
     at::Tensor denom = exp_avg_sq.sqrt().div_(std::sqrt(bias2)).add_(options_.eps);
-    master.addcdiv_(exp_avg, denom, -lr / bias1);
+    value.addcdiv_(exp_avg, denom, -lr / bias1);
   }
-  grad = at::Tensor();
+}
 
+void ShardedAdamW::ShareOwnedSlices() {
+  if (!master_.defined() && comm_.size() == 1) return;  // the parameters were updated in place
+  at::Tensor owned;
+  if (master_.defined()) {
+    owned = master_.to(params_[0].scalar_type());
+  } else {
+    std::vector<at::Tensor> parts;
+    for (const OwnedSegment& segment : owned_segments_) parts.push_back(segment.values);
+    owned = parts.empty() ? at::empty({0}, params_[0].options()) : at::cat(parts);
+  }
   // Every rank receives every slice, in rank order: the flattened parameters.
-  at::Tensor updated = comm_.AllGather(master_.to(params_[0].scalar_type()));
+  at::Tensor updated = comm_.AllGather(owned);
   int64_t offset = 0;
   for (at::Tensor& p : params_) {
     p.detach().copy_(updated.narrow(0, offset, p.numel()).view_as(p));
@@ -127,19 +161,21 @@ void ShardedAdamW::Step(double lr, bool grads_reduced) {
 std::map<std::string, at::Tensor> ShardedAdamW::StateTensors() const {
   // The live tensors, not copies: a checkpoint writes them straight from here (no 3x-parameter-sized
   // spike in memory while it saves).
-  return {{"exp_avg", exp_avg_},
-          {"exp_avg_sq", exp_avg_sq_},
-          {"master", master_},
-          {"step", at::tensor({step_}, at::kLong)},
-          {"shard", at::tensor({owned_offset_, owned_numel_, total_numel_, static_cast<int64_t>(comm_.size())},
-                               at::kLong)}};
+  std::map<std::string, at::Tensor> state = {
+      {"exp_avg", exp_avg_},
+      {"exp_avg_sq", exp_avg_sq_},
+      {"step", at::tensor({step_}, at::kLong)},
+      {"shard",
+       at::tensor({owned_offset_, owned_numel_, total_numel_, static_cast<int64_t>(comm_.size())}, at::kLong)}};
+  if (master_.defined()) state["master"] = master_;
+  return state;
 }
 
 absl::Status ShardedAdamW::LoadStateTensors(const std::map<std::string, at::Tensor>& tensors) {
   absl::Status status = ValidateState(tensors);
   // Collective agreement first, so that a rank whose file does not fit never leaves the others waiting
   // in the all-gather below.
-  at::Tensor failed = at::full({1}, status.ok() ? 0.0 : 1.0, master_.options().dtype(at::kDouble));
+  at::Tensor failed = at::full({1}, status.ok() ? 0.0 : 1.0, exp_avg_.options().dtype(at::kDouble));
   comm_.AllReduce(failed, ReduceOp::kMax);
   if (!status.ok()) return status;
   if (failed.cpu().item<double>() > 0) {
@@ -148,22 +184,27 @@ absl::Status ShardedAdamW::LoadStateTensors(const std::map<std::string, at::Tens
   at::NoGradGuard no_grad;
   exp_avg_.copy_(tensors.at("exp_avg"));
   exp_avg_sq_.copy_(tensors.at("exp_avg_sq"));
-  master_.copy_(tensors.at("master"));
   step_ = tensors.at("step").to(at::kLong).reshape({-1})[0].item<int64_t>();
   grad_ = at::Tensor();
-  // The parameters follow the master copies (all-gathered, so every rank agrees even if the model
-  // weights were not restored).
-  at::Tensor updated = comm_.AllGather(master_.to(params_[0].scalar_type()));
-  int64_t offset = 0;
-  for (at::Tensor& p : params_) {
-    p.detach().copy_(updated.narrow(0, offset, p.numel()).view_as(p));
-    offset += p.numel();
+  // A saved master slice is authoritative: the parameters follow it (all-gathered, so every rank agrees
+  // even if the model weights were not restored). Without one the parameters are their own master and
+  // come from the model weights.
+  const auto master = tensors.find("master");
+  if (master == tensors.end()) return absl::OkStatus();
+  if (master_.defined()) {
+    master_.copy_(master->second);
+  } else {
+    for (OwnedSegment& segment : owned_segments_) {
+      segment.values.copy_(master->second.narrow(0, segment.offset, segment.values.numel()));
+    }
   }
+  ShareOwnedSlices();
   return absl::OkStatus();
 }
 
 absl::Status ShardedAdamW::ValidateState(const std::map<std::string, at::Tensor>& tensors) const {
   for (const char* key : {"exp_avg", "exp_avg_sq", "master", "step", "shard"}) {
+    if (std::string_view(key) == "master" && !master_.defined()) continue;  // optional: params are the master
     if (tensors.find(key) == tensors.end()) {
       return absl::InvalidArgumentError(absl::StrCat("optimizer state: missing tensor \"", key, "\""));
     }
@@ -189,12 +230,15 @@ absl::Status ShardedAdamW::ValidateState(const std::map<std::string, at::Tensor>
         "optimizer state: rank ", comm_.rank(), " owns elements [", owned_offset_, ", +", owned_numel_,
         ") but the state file holds [", saved_offset, ", +", saved_numel, ") (a different rank's file?)"));
   }
+  const at::ScalarType state_type = exp_avg_.scalar_type();
   for (const char* key : {"exp_avg", "exp_avg_sq", "master"}) {
-    const at::Tensor& t = tensors.at(key);
-    if (t.scalar_type() != master_.scalar_type() || t.dim() != 1 || t.size(0) != owned_numel_) {
+    const auto found = tensors.find(key);
+    if (found == tensors.end()) continue;
+    const at::Tensor& t = found->second;
+    if (t.scalar_type() != state_type || t.dim() != 1 || t.size(0) != owned_numel_) {
       return absl::InvalidArgumentError(absl::StrCat("optimizer state: \"", key, "\" is ",
                                                      c10::toString(t.scalar_type()), c10::str(t.sizes()),
-                                                     "; expected ", c10::toString(master_.scalar_type()), "[",
+                                                     "; expected ", c10::toString(state_type), "[",
                                                      owned_numel_, "]"));
     }
   }

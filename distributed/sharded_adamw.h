@@ -28,7 +28,8 @@ class ShardedAdamW {
  public:
   // `params` share dtype and device. Rank r owns EvenSplit(total numel, size)[r] consecutive elements of
   // the parameters flattened in order; its moments (and fp32 master copy for 16-bit params) cover only
-  // that slice, so optimiser memory per rank falls as 1/size.
+  // that slice, so optimiser memory per rank falls as 1/size. fp32/fp64 parameters are their own master
+  // copy (updated in place through views), and on one rank nothing is gathered.
   ShardedAdamW(std::vector<at::Tensor> params, Communicator& comm, AdamWOptions options = {});
 
   // One AdamW step with learning rate `lr`: ReduceGradients without the norm, then ApplyStep(lr, 1).
@@ -48,11 +49,13 @@ class ShardedAdamW {
   void ApplyStep(double lr, double grad_scale = 1.0);
   void SkipStep();
 
-  // This rank's optimiser state for checkpoints: "exp_avg", "exp_avg_sq", "master" (the owned slice of
-  // the parameters in the state dtype — authoritative on resume), "step" (int64 [1]) and "shard" (int64
-  // [4]: owned offset, owned numel, total numel, world size). LoadStateTensors (collective) restores it
-  // and sets the parameters from the master slices; it fails on every rank, changing nothing, when on any
-  // rank a key is missing or the shard layout, shape or dtype differs, e.g. when the rank count changed.
+  // This rank's optimiser state for checkpoints: "exp_avg", "exp_avg_sq", "master" (16-bit parameters
+  // only: the owned slice in fp32, authoritative on resume), "step" (int64 [1]) and "shard" (int64 [4]:
+  // owned offset, owned numel, total numel, world size). LoadStateTensors (collective) restores it and,
+  // when the state holds master slices, sets the parameters from them (fp32/fp64 parameters otherwise
+  // keep the values they were restored with, from the model weights); it fails on every rank, changing
+  // nothing, when on any rank a key is missing or the shard layout, shape or dtype differs, e.g. when
+  // the rank count changed.
   // StateTensors returns the live tensors (no copy): write them before the next step, or clone them.
   std::map<std::string, at::Tensor> StateTensors() const;
   absl::Status LoadStateTensors(const std::map<std::string, at::Tensor>& tensors);
@@ -64,6 +67,10 @@ class ShardedAdamW {
  private:
   // The parameters' gradients flattened into one buffer; each .grad is released once copied.
   at::Tensor TakeFlatGradients();
+  // AdamW on `values`, the owned-slice elements [offset, offset + numel) (moments and grad_ alike).
+  void Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, double lr, double bias1, double bias2);
+  // All-gathers the owned slices into every rank's parameters (nothing to do on one rank in place).
+  void ShareOwnedSlices();
   void KeepOwnedGradient(bool grads_reduced);
   absl::Status ValidateState(const std::map<std::string, at::Tensor>& tensors) const;
 
@@ -73,7 +80,14 @@ class ShardedAdamW {
   int64_t total_numel_ = 0;
   int64_t owned_offset_ = 0;
   int64_t owned_numel_ = 0;
-  at::Tensor master_, exp_avg_, exp_avg_sq_;  // [owned_numel], fp32 (fp64 for fp64 params)
+  // A part of one parameter inside the owned slice: a flat view of it and its offset in the slice.
+  struct OwnedSegment {
+    at::Tensor values;
+    int64_t offset;
+  };
+  std::vector<OwnedSegment> owned_segments_;  // fp32/fp64 parameters: the owned slice, in place
+  at::Tensor master_;                         // 16-bit (or non-contiguous) parameters: a fp32 copy instead
+  at::Tensor exp_avg_, exp_avg_sq_;           // [owned_numel], fp32 (fp64 for fp64 params)
   at::Tensor grad_;                           // the owned reduced gradient between Reduce and Apply/Skip
   int64_t step_ = 0;
 };

@@ -163,12 +163,14 @@ TEST(ShardedAdamW, StateRoundTripResumesBitwise) {
   for (int step = 0; step < 3; ++step) run_step(a, uninterrupted, step);
   std::map<std::string, at::Tensor> saved;
   for (const auto& [name, t] : uninterrupted.StateTensors()) saved[name] = t.clone();
+  EXPECT_EQ(saved.count("master"), 0u) << "fp64 parameters are their own master copy";
+  std::vector<at::Tensor> saved_params;  // what the model file holds
+  for (const auto& p : a) saved_params.push_back(p.detach().clone());
   for (int step = 3; step < 6; ++step) run_step(a, uninterrupted, step);
 
-  at::manual_seed(123);  // different initial values: the loaded master copy must win
-  std::vector<at::Tensor> b = {at::randn({9, 5}, at::kDouble), at::randn({9}, at::kDouble),
-                               at::randn({2, 9}, at::kDouble), at::randn({7}, at::kDouble)};
-  for (auto& p : b) p.requires_grad_(true);
+  // A fresh model restored from the saved weights (as the trainer does before the optimiser state).
+  std::vector<at::Tensor> b;
+  for (const auto& p : saved_params) b.push_back(p.clone().requires_grad_(true));
   ShardedAdamW resumed(b, *comm, {0.9, 0.99, 1e-8, 0.1});
   ASSERT_TRUE(resumed.LoadStateTensors(saved).ok());
   EXPECT_EQ(resumed.step(), 3);
@@ -196,8 +198,47 @@ TEST(ShardedAdamW, LoadRejectsADifferentRankCountOnEveryRank) {
   status = opt.LoadStateTensors(comm->rank() == 0 ? bad : good);
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(opt.step(), 0);
+  state.erase("exp_avg_sq");
+  EXPECT_NE(std::string(opt.LoadStateTensors(state).message()).find("exp_avg_sq"), std::string::npos);
+}
+
+TEST(ShardedAdamW, Fp32ParametersAreUpdatedInPlace) {
+  auto comm = MpiCommunicator::CreateWorld(60);
+  std::vector<at::Tensor> params = MakeParams();
+  for (auto& p : params) p = p.detach().to(at::kFloat).requires_grad_(true);
+  std::vector<const void*> storage;
+  for (const auto& p : params) storage.push_back(p.data_ptr());
+  const std::vector<at::Tensor> before = {params[0].detach().clone(), params[2].detach().clone()};
+  ShardedAdamW opt(params, *comm, {0.9, 0.99, 1e-8, 0.0});
+  EXPECT_EQ(opt.StateTensors().count("master"), 0u);
+  for (auto& p : params) p.mutable_grad() = at::ones_like(p);
+  opt.Step(0.1);
+  // Adam's first step moves every element by lr against the gradient's sign, on every rank's slice.
+  EXPECT_TRUE(at::allclose(params[0].detach(), before[0] - 0.1, 1e-5, 1e-6));
+  EXPECT_TRUE(at::allclose(params[2].detach(), before[1] - 0.1, 1e-5, 1e-6));
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_EQ(params[i].data_ptr(), storage[i]) << "param " << i;
+}
+
+TEST(ShardedAdamW, SixteenBitParametersKeepAnFp32MasterThatWinsOnLoad) {
+  auto comm = MpiCommunicator::CreateWorld(60);
+  std::vector<at::Tensor> params = MakeParams();
+  for (auto& p : params) p = p.detach().to(at::kBFloat16).requires_grad_(true);
+  ShardedAdamW opt(params, *comm);
+  for (auto& p : params) p.mutable_grad() = at::ones_like(p);
+  opt.Step(0.01);
+  std::map<std::string, at::Tensor> state;
+  for (const auto& [name, t] : opt.StateTensors()) state[name] = t.clone();
+  ASSERT_EQ(state.count("master"), 1u);
+  EXPECT_EQ(state["master"].scalar_type(), at::kFloat);
+  EXPECT_EQ(state["master"].numel(), opt.owned_numel());
+
+  std::vector<at::Tensor> other;  // different weights: the loaded master slices must win
+  for (const auto& p : params) other.push_back(at::zeros_like(p).requires_grad_(true));
+  ShardedAdamW resumed(other, *comm);
+  ASSERT_TRUE(resumed.LoadStateTensors(state).ok());
+  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(other[i].equal(params[i])) << "param " << i;
   state.erase("master");
-  EXPECT_NE(std::string(opt.LoadStateTensors(state).message()).find("master"), std::string::npos);
+  EXPECT_NE(std::string(resumed.LoadStateTensors(state).message()).find("master"), std::string::npos);
 }
 
 }  // namespace

@@ -10,15 +10,9 @@
 #include <string_view>
 
 #include "absl/strings/str_cat.h"
+#include "distributed/adamw_update.h"
 
 namespace brain::distributed {
-namespace {
-
-// Elements per pass of the norm and the update: bounds their temporaries (4 MiB of fp32).
-constexpr int64_t kChunk = int64_t{1} << 20;
-
-}  // namespace
-
 double ClipCoefficient(double grad_norm, double max_norm) {
   if (max_norm <= 0) return 1.0;
   return std::min(1.0, max_norm / (grad_norm + 1e-6));
@@ -43,10 +37,14 @@ ShardedAdamW::ShardedAdamW(std::vector<at::Tensor> params, Communicator& comm, A
   if (params_[0].scalar_type() == state_type && all_contiguous) {
     // The parameters are their own master copy: the owned slice is a list of views into them.
     int64_t start = 0;
-    for (const at::Tensor& p : params_) {
+    for (size_t i = 0; i < params_.size(); ++i) {
+      const at::Tensor& p = params_[i];
       const int64_t lo = std::max(start, owned_offset_);
       const int64_t hi = std::min(start + p.numel(), owned_offset_ + owned_numel_);
-      if (lo < hi) owned_segments_.push_back({p.detach().view({-1}).narrow(0, lo - start, hi - lo), lo - owned_offset_});
+      if (lo < hi) {
+        owned_segments_.push_back(
+            {p.detach().view({-1}).narrow(0, lo - start, hi - lo), lo - owned_offset_, static_cast<int>(i)});
+      }
       start += p.numel();
     }
     exp_avg_ = at::zeros({owned_numel_}, params_[0].options().dtype(state_type));
@@ -77,61 +75,72 @@ at::Tensor ShardedAdamW::TakeFlatGradients() {
 
 void ShardedAdamW::KeepOwnedGradient(bool grads_reduced) {
   at::NoGradGuard no_grad;
+  owned_grads_.clear();
+  if (!master_.defined() && comm_.size() == 1) {
+    // One rank, in place: each parameter's own gradient is its segment's gradient (no flat copy).
+    for (const OwnedSegment& segment : owned_segments_) {
+      at::Tensor& p = params_[segment.param];
+      owned_grads_.push_back(p.grad().defined() ? p.grad().reshape({-1}) : at::zeros_like(segment.values));
+      p.mutable_grad() = at::Tensor();  // the step consumes it
+    }
+    return;
+  }
   at::Tensor flat_grad = TakeFlatGradients();
   at::Tensor grad = grads_reduced ? flat_grad.narrow(0, owned_offset_, owned_numel_)
                                   : comm_.ReduceScatter(flat_grad, ReduceOp::kSum);
-  grad_ = grad.to(exp_avg_.scalar_type());
+  grad = grad.to(exp_avg_.scalar_type()).contiguous();
+  if (master_.defined()) {
+    owned_grads_.push_back(grad);
+    return;
+  }
+  for (const OwnedSegment& segment : owned_segments_) {
+    owned_grads_.push_back(grad.narrow(0, segment.offset, segment.values.numel()));
+  }
 }
 
 double ShardedAdamW::ReduceGradients(bool grads_reduced) {
   KeepOwnedGradient(grads_reduced);
   at::NoGradGuard no_grad;
-  // The owned slices partition the summed gradient: the sum of their squared norms is the global one.
-  // Accumulated in fp64 chunk by chunk, so no fp64 copy of the whole gradient is ever made.
-  at::Tensor sum_sq = at::zeros({1}, grad_.options().dtype(at::kDouble));
-  for (int64_t begin = 0; begin < owned_numel_; begin += kChunk) {
-    sum_sq += grad_.narrow(0, begin, std::min(kChunk, owned_numel_ - begin)).to(at::kDouble).pow(2).sum();
-  }
+  // The owned slices partition the summed gradient: the sum of their squared norms is the global one
+  // (accumulated in fp64).
+  double local = 0;
+  for (const at::Tensor& g : owned_grads_) local += SumOfSquares(g);
+  at::Tensor sum_sq = at::full({1}, local, exp_avg_.options().dtype(at::kDouble));
   comm_.AllReduce(sum_sq, ReduceOp::kSum);
   return std::sqrt(sum_sq.cpu().item<double>());
 }
 
-void ShardedAdamW::SkipStep() { grad_ = at::Tensor(); }
+void ShardedAdamW::SkipStep() { owned_grads_.clear(); }
 
 void ShardedAdamW::ApplyStep(double lr, double grad_scale) {
-  if (!grad_.defined()) throw std::logic_error("ShardedAdamW::ApplyStep: call ReduceGradients first");
+  if (owned_grads_.empty() && owned_numel_ > 0) {
+    throw std::logic_error("ShardedAdamW::ApplyStep: call ReduceGradients first");
+  }
   at::NoGradGuard no_grad;
   ++step_;
-  at::Tensor grad = std::move(grad_);  // this optimiser's own buffer (a copy of the gradients)
-  if (grad_scale != 1.0) grad.mul_(grad_scale);
-
-  const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
-  const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
+  AdamWScalars scalars{lr,
+                       options_.beta1,
+                       options_.beta2,
+                       options_.eps,
+                       options_.weight_decay,
+                       1.0 - std::pow(options_.beta1, static_cast<double>(step_)),
+                       1.0 - std::pow(options_.beta2, static_cast<double>(step_)),
+                       grad_scale};
   if (master_.defined()) {
-    Update(master_, 0, grad, lr, bias1, bias2);
+    Update(master_, 0, owned_grads_[0], scalars);
   } else {
-    for (OwnedSegment& segment : owned_segments_) Update(segment.values, segment.offset, grad, lr, bias1, bias2);
+    for (size_t k = 0; k < owned_segments_.size(); ++k) {
+      Update(owned_segments_[k].values, owned_segments_[k].offset, owned_grads_[k], scalars);
+    }
   }
-  grad = at::Tensor();
+  owned_grads_.clear();
   ShareOwnedSlices();
 }
 
-void ShardedAdamW::Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, double lr, double bias1,
-                          double bias2) {
-  // AdamW (decoupled weight decay, bias-corrected moments), chunk by chunk so the temporaries stay
-  // small (one chunk, not one owned slice).
-  const int64_t numel = values.numel();
-  for (int64_t begin = 0; begin < numel; begin += kChunk) {
-    const int64_t n = std::min(kChunk, numel - begin);
-    at::Tensor value = values.narrow(0, begin, n), g = grad.narrow(0, offset + begin, n);
-    at::Tensor exp_avg = exp_avg_.narrow(0, offset + begin, n);
-    at::Tensor exp_avg_sq = exp_avg_sq_.narrow(0, offset + begin, n);
-    value.mul_(1.0 - lr * options_.weight_decay);
-    exp_avg.mul_(options_.beta1).add_(g, 1.0 - options_.beta1);
-    exp_avg_sq.mul_(options_.beta2).addcmul_(g, g, 1.0 - options_.beta2);
-    at::Tensor denom = exp_avg_sq.sqrt().div_(std::sqrt(bias2)).add_(options_.eps);
-    value.addcdiv_(exp_avg, denom, -lr / bias1);
-  }
+void ShardedAdamW::Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, const AdamWScalars& scalars) {
+  at::Tensor exp_avg = exp_avg_.narrow(0, offset, values.numel());
+  at::Tensor exp_avg_sq = exp_avg_sq_.narrow(0, offset, values.numel());
+  AdamWUpdate(values, grad, exp_avg, exp_avg_sq, scalars);
 }
 
 void ShardedAdamW::ShareOwnedSlices() {
@@ -185,7 +194,7 @@ absl::Status ShardedAdamW::LoadStateTensors(const std::map<std::string, at::Tens
   exp_avg_.copy_(tensors.at("exp_avg"));
   exp_avg_sq_.copy_(tensors.at("exp_avg_sq"));
   step_ = tensors.at("step").to(at::kLong).reshape({-1})[0].item<int64_t>();
-  grad_ = at::Tensor();
+  owned_grads_.clear();
   // A saved master slice is authoritative: the parameters follow it (all-gathered, so every rank agrees
   // even if the model weights were not restored). Without one the parameters are their own master and
   // come from the model weights.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "distributed/adamw_update.h"
 #include "distributed/communicator.h"
 
 namespace brain::distributed {
@@ -67,8 +68,8 @@ class ShardedAdamW {
  private:
   // The parameters' gradients flattened into one buffer; each .grad is released once copied.
   at::Tensor TakeFlatGradients();
-  // AdamW on `values`, the owned-slice elements [offset, offset + numel) (moments and grad_ alike).
-  void Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, double lr, double bias1, double bias2);
+  // AdamW on `values`, the owned-slice elements [offset, offset + numel) of the moments, with `grad`.
+  void Update(at::Tensor& values, int64_t offset, const at::Tensor& grad, const AdamWScalars& scalars);
   // All-gathers the owned slices into every rank's parameters (nothing to do on one rank in place).
   void ShareOwnedSlices();
   void KeepOwnedGradient(bool grads_reduced);
@@ -84,11 +85,14 @@ class ShardedAdamW {
   struct OwnedSegment {
     at::Tensor values;
     int64_t offset;
+    int param;  // index into params_
   };
   std::vector<OwnedSegment> owned_segments_;  // fp32/fp64 parameters: the owned slice, in place
   at::Tensor master_;                         // 16-bit (or non-contiguous) parameters: a fp32 copy instead
   at::Tensor exp_avg_, exp_avg_sq_;           // [owned_numel], fp32 (fp64 for fp64 params)
-  at::Tensor grad_;                           // the owned reduced gradient between Reduce and Apply/Skip
+  // The owned reduced gradient between Reduce and Apply/Skip, one tensor per update target (master_,
+  // or each owned segment): on one rank in place, the parameters' own gradients.
+  std::vector<at::Tensor> owned_grads_;
   int64_t step_ = 0;
 };
 

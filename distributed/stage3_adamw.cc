@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "distributed/adamw_update.h"
 
 namespace brain::distributed {
 
@@ -24,11 +25,12 @@ Stage3AdamW::Stage3AdamW(ShardedParameters& params, AdamWOptions options)
 double Stage3AdamW::ReduceGradients() {
   params_.FinishGradients();
   at::NoGradGuard no_grad;
-  at::Tensor sum_sq = at::zeros({1}, master_[0].options().dtype(at::kDouble));
+  double local = 0;
   for (int b = 0; b < params_.num_blocks(); ++b) {
     const at::Tensor& g = params_.grad_shard(b);
-    if (g.defined()) sum_sq += g.to(at::kDouble).pow(2).sum();
+    if (g.defined()) local += SumOfSquares(g);
   }
+  at::Tensor sum_sq = at::full({1}, local, master_[0].options().dtype(at::kDouble));
   params_.comm().AllReduce(sum_sq, ReduceOp::kSum);
   return std::sqrt(sum_sq.cpu().item<double>());
 }
@@ -38,17 +40,19 @@ void Stage3AdamW::SkipStep() { params_.ZeroGrad(); }
 void Stage3AdamW::ApplyStep(double lr, double grad_scale) {
   at::NoGradGuard no_grad;
   ++step_;
-  const double bias1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
-  const double bias2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
+  const AdamWScalars scalars{lr,
+                             options_.beta1,
+                             options_.beta2,
+                             options_.eps,
+                             options_.weight_decay,
+                             1.0 - std::pow(options_.beta1, static_cast<double>(step_)),
+                             1.0 - std::pow(options_.beta2, static_cast<double>(step_)),
+                             grad_scale};
   for (int b = 0; b < params_.num_blocks(); ++b) {
     const at::Tensor& g_shard = params_.grad_shard(b);
-    at::Tensor grad = g_shard.defined() ? g_shard.to(master_[b].scalar_type()) : at::zeros_like(master_[b]);
-    if (grad_scale != 1.0) grad = grad * grad_scale;
-    master_[b].mul_(1.0 - lr * options_.weight_decay);
-    exp_avg_[b].mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
-    exp_avg_sq_[b].mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
-    at::Tensor denom = (exp_avg_sq_[b].sqrt() / std::sqrt(bias2)).add_(options_.eps);
-    master_[b].addcdiv_(exp_avg_[b], denom, -lr / bias1);
+    const at::Tensor grad =
+        g_shard.defined() ? g_shard.to(master_[b].scalar_type()).contiguous() : at::zeros_like(master_[b]);
+    AdamWUpdate(master_[b], grad, exp_avg_[b], exp_avg_sq_[b], scalars);
     if (!master_[b].is_same(params_.shard(b))) params_.shard(b).copy_(master_[b]);
   }
   params_.ZeroGrad();

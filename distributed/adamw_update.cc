@@ -1,0 +1,97 @@
+// Fused AdamW element update and sum of squares on the CPU, with ATen fallbacks.
+#include "distributed/adamw_update.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+
+#include <cmath>
+
+namespace brain::distributed {
+namespace {
+
+// Elements per unit of work handed to a thread.
+constexpr int64_t kGrain = int64_t{1} << 16;
+
+bool FusedCpu(std::initializer_list<const at::Tensor*> tensors) {
+  const at::Tensor& first = **tensors.begin();
+  if (!first.device().is_cpu() || (first.scalar_type() != at::kFloat && first.scalar_type() != at::kDouble)) {
+    return false;
+  }
+  for (const at::Tensor* t : tensors) {
+    if (!t->device().is_cpu() || !t->is_contiguous() || t->scalar_type() != first.scalar_type() ||
+        t->numel() != first.numel()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+template <typename T>
+void UpdateRange(T* value, const T* grad, T* m, T* v, int64_t n, const AdamWScalars& s) {
+  const T scale = static_cast<T>(s.grad_scale);
+  const T decay = static_cast<T>(1.0 - s.lr * s.weight_decay);
+  const T beta1 = static_cast<T>(s.beta1), one_minus_beta1 = static_cast<T>(1.0 - s.beta1);
+  const T beta2 = static_cast<T>(s.beta2), one_minus_beta2 = static_cast<T>(1.0 - s.beta2);
+  const T sqrt_bias2 = static_cast<T>(std::sqrt(s.bias2));
+  const T eps = static_cast<T>(s.eps);
+  const T step = static_cast<T>(s.lr / s.bias1);
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const T g = grad[i] * scale;
+    const T mi = beta1 * m[i] + one_minus_beta1 * g;
+    const T vi = beta2 * v[i] + one_minus_beta2 * g * g;
+    m[i] = mi;
+    v[i] = vi;
+    value[i] = value[i] * decay - step * mi / (std::sqrt(vi) / sqrt_bias2 + eps);
+  }
+}
+
+template <typename T>
+double SumOfSquaresRange(const T* g, int64_t n) {
+  double sum = 0;
+#pragma omp simd reduction(+ : sum)
+  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+  return sum;
+}
+
+}  // namespace
+
+void AdamWUpdate(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
+                 const AdamWScalars& s) {
+  if (FusedCpu({&value, &grad, &exp_avg, &exp_avg_sq})) {
+    AT_DISPATCH_FLOATING_TYPES(value.scalar_type(), "AdamWUpdate", [&] {
+      scalar_t* p = value.data_ptr<scalar_t>();
+      const scalar_t* g = grad.data_ptr<scalar_t>();
+      scalar_t* m = exp_avg.data_ptr<scalar_t>();
+      scalar_t* v = exp_avg_sq.data_ptr<scalar_t>();
+      at::parallel_for(0, value.numel(), kGrain, [&](int64_t begin, int64_t end) {
+        UpdateRange(p + begin, g + begin, m + begin, v + begin, end - begin, s);
+      });
+    });
+    return;
+  }
+  const at::Tensor g = s.grad_scale == 1.0 ? grad : grad * s.grad_scale;
+  value.mul_(1.0 - s.lr * s.weight_decay);
+  exp_avg.mul_(s.beta1).add_(g, 1.0 - s.beta1);
+  exp_avg_sq.mul_(s.beta2).addcmul_(g, g, 1.0 - s.beta2);
+  const at::Tensor denom = exp_avg_sq.sqrt().div_(std::sqrt(s.bias2)).add_(s.eps);
+  value.addcdiv_(exp_avg, denom, -s.lr / s.bias1);
+}
+
+double SumOfSquares(const at::Tensor& grad) {
+  if (FusedCpu({&grad})) {
+    double total = 0;
+    AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "SumOfSquares", [&] {
+      const scalar_t* g = grad.data_ptr<scalar_t>();
+      total = at::parallel_reduce(
+          0, grad.numel(), kGrain, 0.0,
+          [&](int64_t begin, int64_t end, double partial) { return partial + SumOfSquaresRange(g + begin, end - begin); },
+          [](double a, double b) { return a + b; });
+    });
+    return total;
+  }
+  return grad.to(at::kDouble).pow(2).sum().cpu().item<double>();
+}
+
+}  // namespace brain::distributed

@@ -111,6 +111,7 @@ def compare_dpo(args, root):
     P, R = args.prompt_tokens, args.response_tokens
     write_pairs(data, args.tokenizer, args.steps * args.batch, P, R)
     brain = brain_dpo(args, root, model_dir, data)
+    os.sync()  # brain's final checkpoint is written back now, not during TRL's timed steps
     trl = trl_dpo(args, root, model_dir, data)
     problems = []
     want_tokens = 2 * args.batch * (P + R)

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "absl/status/statusor.h"
+#include "core/train/sha256_blocks.h"
 
 namespace brain::train {
 
@@ -21,9 +22,8 @@ class Sha256 {
   std::string FinishHex();
 
  private:
-  void Compress(const uint8_t* block);
-
   std::array<uint32_t, 8> state_;
+  Sha256BlocksFn blocks_;  // SHA-NI where the CPU has it
   std::array<uint8_t, 64> buffer_{};
   size_t buffered_ = 0;
   uint64_t total_bytes_ = 0;

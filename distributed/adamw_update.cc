@@ -57,6 +57,17 @@ double SumOfSquaresRange(const T* g, int64_t n) {
 
 }  // namespace
 
+AdamWScalars StepScalars(const AdamWOptions& options, int64_t step, double lr, double grad_scale) {
+  return {lr,
+          options.beta1,
+          options.beta2,
+          options.eps,
+          options.weight_decay,
+          1.0 - std::pow(options.beta1, static_cast<double>(step)),
+          1.0 - std::pow(options.beta2, static_cast<double>(step)),
+          grad_scale};
+}
+
 void AdamWUpdate(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
                  const AdamWScalars& s) {
   if (FusedCpu({&value, &grad, &exp_avg, &exp_avg_sq})) {

@@ -3,7 +3,16 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+
 namespace brain::distributed {
+
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weight_decay = 0.0;  // decoupled: p ← p·(1 − lr·wd)
+};
 
 // One step's scalars: decoupled weight decay, bias corrections 1 − β^t, and a factor the gradient is
 // multiplied by first (the clip coefficient).
@@ -17,6 +26,9 @@ struct AdamWScalars {
   double bias2;
   double grad_scale = 1.0;
 };
+
+// The scalars of step number `step` (1 for the first) with learning rate `lr`.
+AdamWScalars StepScalars(const AdamWOptions& options, int64_t step, double lr, double grad_scale);
 
 // In place, elementwise over 1-D tensors of one length:
 //   g ← grad_scale·grad;  value ← value·(1 − lr·wd);  m ← β1·m + (1 − β1)·g;  v ← β2·v + (1 − β2)·g²;

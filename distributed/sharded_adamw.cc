@@ -118,14 +118,7 @@ void ShardedAdamW::ApplyStep(double lr, double grad_scale) {
   }
   at::NoGradGuard no_grad;
   ++step_;
-  AdamWScalars scalars{lr,
-                       options_.beta1,
-                       options_.beta2,
-                       options_.eps,
-                       options_.weight_decay,
-                       1.0 - std::pow(options_.beta1, static_cast<double>(step_)),
-                       1.0 - std::pow(options_.beta2, static_cast<double>(step_)),
-                       grad_scale};
+  const AdamWScalars scalars = StepScalars(options_, step_, lr, grad_scale);
   if (master_.defined()) {
     Update(master_, 0, owned_grads_[0], scalars);
   } else {

@@ -14,13 +14,6 @@
 
 namespace brain::distributed {
 
-struct AdamWOptions {
-  double beta1 = 0.9;
-  double beta2 = 0.999;
-  double eps = 1e-8;
-  double weight_decay = 0.0;  // decoupled: p ← p·(1 − lr·wd)
-};
-
 // The factor torch.nn.utils.clip_grad_norm_ multiplies gradients by: min(1, max_norm / (norm + 1e-6));
 // 1 when max_norm <= 0 (clipping off).
 double ClipCoefficient(double grad_norm, double max_norm);

@@ -40,14 +40,7 @@ void Stage3AdamW::SkipStep() { params_.ZeroGrad(); }
 void Stage3AdamW::ApplyStep(double lr, double grad_scale) {
   at::NoGradGuard no_grad;
   ++step_;
-  const AdamWScalars scalars{lr,
-                             options_.beta1,
-                             options_.beta2,
-                             options_.eps,
-                             options_.weight_decay,
-                             1.0 - std::pow(options_.beta1, static_cast<double>(step_)),
-                             1.0 - std::pow(options_.beta2, static_cast<double>(step_)),
-                             grad_scale};
+  const AdamWScalars scalars = StepScalars(options_, step_, lr, grad_scale);
   for (int b = 0; b < params_.num_blocks(); ++b) {
     const at::Tensor& g_shard = params_.grad_shard(b);
     const at::Tensor grad =

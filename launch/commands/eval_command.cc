@@ -4,8 +4,10 @@
 #include <cstdio>
 #include <exception>
 #include <fstream>
+#include <utility>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "core/config/config_loader.h"
 #include "core/data/datasets.h"
 #include "core/eval/policy_eval.h"
@@ -46,6 +48,21 @@ absl::StatusOr<eval::EvalResult> Evaluate(const config::ExperimentConfig& c, int
   if (!reward.ok()) return reward.status();
   auto sampling = sampling::SamplingOptionsFromConfig(c.sampling());
   if (!sampling.ok()) return sampling.status();
+  // Every rank checks every prompt (not only its share), so a sequence too long for a model's positions
+  // stops all ranks here together instead of one rank inside generation.
+  const std::pair<const model::CausalLm*, const char*> generators[] = {{policy->get(), "models.policy"},
+                                                                       {reference->get(), "models.reference"}};
+  for (const auto& [model, field] : generators) {
+    const int64_t positions = model->config().max_positions;
+    for (const auto& e : data->examples) {
+      const int64_t need = static_cast<int64_t>(e.prompt_ids.size()) + sampling->max_new_tokens;
+      if (need <= positions) continue;
+      return absl::InvalidArgumentError(absl::StrCat(
+          prompts_path, ": prompt ", e.index, " has ", e.prompt_ids.size(), " tokens; with sampling.max_new_tokens = ",
+          sampling->max_new_tokens, " its samples reach ", need, " positions, beyond the ", positions, " of ", field,
+          " (lower sampling.max_new_tokens or data.max_prompt_tokens)"));
+    }
+  }
   std::vector<eval::EvalPrompt> prompts;
   for (const auto& e : data->examples) {
     prompts.push_back({e.index, sampling::TokenIds(e.prompt_ids.begin(), e.prompt_ids.end())});

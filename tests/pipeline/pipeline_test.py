@@ -210,6 +210,10 @@ sft {{}}""", policy=f'path: "{export}"', extra_models=f'reference {{ path: "{exp
         result = json.loads(p.stdout[p.stdout.index("{"):]) if ok else {}
         check(ok and result.get("prompts") == 16 and result.get("kl_estimate") == 0.0 and "best_of_n_reward_mean" in result,
               f"brain eval (np 2): 16 prompts, KL of a policy to itself exactly 0, best-of-n ({result})")
+        p = brain("eval", "--config", ev, "--set", "sampling.max_new_tokens=5000", check_rc=1)
+        check(p.returncode == 1 and "sampling.max_new_tokens = 5000" in p.stderr and "models.policy" in p.stderr
+              and "prompts.jsonl: prompt" in p.stderr,
+              "brain eval with samples longer than the model's positions: exit 1 naming the file, prompt and fields")
     finally:
         shutil.rmtree(root, ignore_errors=True)
     check.finish("pipeline")

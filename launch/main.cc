@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/model/host_allocator.h"
 #include "launch/cli/subcommand.h"
 
 namespace brain::cli {
@@ -28,6 +29,7 @@ void PrintSubcommandHelp(const Subcommand& cmd) {
 }
 
 int Main(int argc, char** argv) {
+  model::TuneHostAllocator();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     PrintMainHelp(stderr);

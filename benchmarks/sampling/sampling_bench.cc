@@ -10,6 +10,7 @@
 #include <string>
 
 #include "absl/strings/numbers.h"
+#include "core/model/host_allocator.h"
 #include "core/model/model_factory.h"
 #include "core/model/model_io.h"
 #include "core/sampling/generator.h"
@@ -40,6 +41,7 @@ int64_t PromptToken(int64_t i, int64_t t) { return (i * 7919 + t * 104729 + 17) 
 
 int main(int argc, char** argv) {
   using namespace brain;
+  model::TuneHostAllocator();  // as the brain executable does
   const std::string dir = Flag(argc, argv, "model", "");
   const std::string preset = Flag(argc, argv, "create-preset", "");
   const int64_t num_prompts = IntFlag(argc, argv, "prompts", 64);

@@ -6,15 +6,14 @@ one (`brain sft`, np 2; checkpoints at steps 2 and 4 of 6). With every checkpoin
 over and still ends equal. Usage: corruption_test.py BRAIN MPIEXEC [MPIEXEC_FLAGS...]
 """
 import os
-import re
 import shutil
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rel_common import (SFT_BODY, Brain, FIGURES, check, config, final_checkpoint, finish, same_files,
-                        verify_checkpoint, write_task)
+from rel_common import (FIGURES, SFT_BODY, Brain, check, config, final_checkpoint, finish, resumed_step,
+                        same_files, verify_checkpoint, write_task)
 
 B = Brain(sys.argv)
 
@@ -74,9 +73,8 @@ def main():
             skip = [l for l in p.stderr.splitlines() if "skipping" in l and "step_00000004" in l]
             check(len(skip) == 1 and all(w in skip[0] for w in words),
                   f"{name}: step 4 skipped with a clear message ({skip[0].strip() if skip else 'none'})")
-            m = re.search(r"resumed from \S*(step_\d+)", p.stderr)
             want = None if name == "all_corrupt" else "step_00000002"
-            check((m.group(1) if m else None) == want, f"{name}: resumes from {want or 'scratch'}")
+            check(resumed_step(p.stderr) == want, f"{name}: resumes from {want or 'scratch'}")
             check(p.returncode == 0 and same_files(final_checkpoint(base_run), final_checkpoint(run)),
                   f"{name}: run finishes (exit {p.returncode}), final shards bitwise equal to the uninterrupted run")
     finally:

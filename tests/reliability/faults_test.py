@@ -26,8 +26,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rel_common import (ALIGN_BODY, Brain, FIGURES, alive, check, config, finish, rank_pids, same_files,
-                        final_checkpoint, step_dirs, verify_checkpoint, metrics)
+from rel_common import (ALIGN_BODY, FIGURES, Brain, alive, check, config, final_checkpoint, finish, metrics,
+                        rank_pids, resumed_step, same_files, step_dirs, verify_checkpoint)
 
 B = Brain(sys.argv)
 TIMEOUT_S = 10
@@ -57,9 +57,9 @@ def newest_complete(run):
 def resume_and_compare(root, name, np_, reference_run, expect_step, what):
     run = os.path.join(root, "runs", name)
     p = B.run(np_, "align", "--config", os.path.join(root, name + ".textproto"), expect=0)
-    m = re.search(r"resumed from \S*(step_\d+)", p.stderr)
-    check(p.returncode == 0 and m is not None and m.group(1) == expect_step,
-          f"{what}: rerun resumes from {expect_step} (got {m.group(1) if m else None}, exit {p.returncode})")
+    resumed = resumed_step(p.stderr)
+    check(p.returncode == 0 and resumed == expect_step,
+          f"{what}: rerun resumes from {expect_step} (got {resumed}, exit {p.returncode})")
     check(p.returncode == 0 and same_files(final_checkpoint(reference_run), final_checkpoint(run)),
           f"{what}: final model and optimiser shards bitwise equal to the uninterrupted run")
     steps = [x["step"] for x in metrics(run)]

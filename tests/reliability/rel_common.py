@@ -4,6 +4,7 @@ and the figures each test records for the reliability summary."""
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -12,6 +13,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 from byte_tokenizer import write_tokenizer  # noqa: E402,F401  (re-exported to the tests)
+from run_helpers import final_checkpoint, metrics, same_files, shard_names, write_config  # noqa: E402,F401
 
 FAILURES = []
 FIGURES = {"faults_injected": 0, "inputs_tried": 0, "checks": 0}
@@ -65,20 +67,9 @@ sampling {{ max_new_tokens: 6 batch_size: 12 }}"""
 
 def config(root, name, body, policy='preset: "gpt2-tiny"', extra_models='reward { preset: "gpt2-tiny" }',
            every=1, keep=3, timeout_s=None, tokenizer=None, extra=""):
-    path = os.path.join(root, name + ".textproto")
     dist = f"distributed {{ collective_timeout_s: {timeout_s} }}" if timeout_s else ""
-    open(path, "w").write(f"""
-name: "{name}"
-output_dir: "{os.path.join(root, 'runs', name)}"
-seed: 7
-models {{ policy {{ {policy} }} {extra_models} tokenizer: "{tokenizer or os.path.join(root, 'tokenizer')}" max_seq_len: 64 }}
-{body}
-checkpoint {{ every_steps: {every} keep_last: {keep} }}
-logging {{ every_steps: 1 tensorboard: false }}
-{dist}
-{extra}
-""")
-    return path
+    return write_config(root, name, body, policy=policy, extra_models=extra_models, every=every, keep=keep,
+                        logging="tensorboard: false", tokenizer=tokenizer, extra=f"{dist}\n{extra}")
 
 
 class Brain:
@@ -220,18 +211,10 @@ def step_dirs(run_dir):
     return sorted(x for x in os.listdir(d) if x.startswith("step_")) if os.path.isdir(d) else []
 
 
-def final_checkpoint(run_dir):
-    return os.path.join(run_dir, "checkpoints", step_dirs(run_dir)[-1])
-
-
-def shard_names(d):
-    return ["model.safetensors"] + sorted(f for f in os.listdir(d) if f.startswith("optimizer_rank_"))
-
-
-def same_files(a, b):
-    names = shard_names(a)
-    return names == shard_names(b) and all(
-        open(os.path.join(a, n), "rb").read() == open(os.path.join(b, n), "rb").read() for n in names)
+def resumed_step(stderr):
+    """The checkpoint directory name (step_XXXXXXXX) a run says it resumed from, or None."""
+    m = re.search(r"resumed from \S*(step_\d+)", stderr)
+    return m.group(1) if m else None
 
 
 def params_finite(ckpt_dir):
@@ -239,7 +222,3 @@ def params_finite(ckpt_dir):
     t = load_file(os.path.join(ckpt_dir, "model.safetensors"))
     return all(np.isfinite(v).all() for v in t.values() if v.dtype.kind == "f")
 
-
-def metrics(run_dir):
-    path = os.path.join(run_dir, "metrics.jsonl")
-    return [json.loads(l) for l in open(path)] if os.path.exists(path) else []

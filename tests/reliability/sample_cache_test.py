@@ -21,7 +21,7 @@ import tempfile
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from rel_common import (ALIGN_BODY, Brain, check, config, final_checkpoint, finish, metrics, params_finite,
-                        same_files, step_dirs, write_task)
+                        resumed_step, same_files, step_dirs, write_task)
 
 B = Brain(sys.argv)
 ROUNDS, STEPS_PER_ROUND, STOP = 6, 2, 5
@@ -72,9 +72,9 @@ def main():
               f"(left: { {r: len(f) for r, f in left.items()} })")
 
         p = B.run(2, "align", "--config", cfg, expect=0)
-        m = re.search(r"resumed from \S*(step_\d+)", p.stderr)
-        check(p.returncode == 0 and m is not None and m.group(1) == f"step_{STOP:08d}",
-              f"the rerun resumes from step {STOP} ({m.group(1) if m else None}, exit {p.returncode})")
+        resumed = resumed_step(p.stderr)
+        check(p.returncode == 0 and resumed == f"step_{STOP:08d}",
+              f"the rerun resumes from step {STOP} ({resumed}, exit {p.returncode})")
         check(p.returncode == 0 and same_files(final_checkpoint(ref_run), final_checkpoint(run)) and
               params_finite(final_checkpoint(run)),
               "resumed run: final model and optimiser shards bitwise equal to the uninterrupted run")

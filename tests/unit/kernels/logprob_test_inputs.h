@@ -1,6 +1,7 @@
 // Shared by the fused log-prob kernel tests: random inputs, their fp64 twin and a relative error.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -43,6 +44,28 @@ inline LogprobInputs AsDouble(const LogprobInputs& in) {
 inline double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
   const torch::Tensor ad = a.detach().cpu().to(torch::kDouble), bd = b.detach().cpu().to(torch::kDouble);
   return (ad - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1e-300);
+}
+
+// Checks `grad_hidden` and `grad_weight` entry by entry against central differences of the scalar
+// `loss(hidden, weight)` at the inputs' values (step 1e-6, tolerance 1e-8: fp64 inputs).
+template <typename Loss>
+void ExpectFiniteDifferenceGradients(const LogprobInputs& in, const torch::Tensor& grad_hidden,
+                                     const torch::Tensor& grad_weight, Loss loss) {
+  const double eps = 1e-6;
+  const torch::Tensor h0 = in.hidden.detach(), w0 = in.weight.detach();
+  for (int which = 0; which < 2; ++which) {
+    const torch::Tensor base = which == 0 ? h0 : w0;
+    const torch::Tensor analytic = which == 0 ? grad_hidden : grad_weight;
+    for (int64_t k = 0; k < base.numel(); ++k) {
+      torch::Tensor plus = base.clone(), minus = base.clone();
+      plus.view({-1})[k] += eps;
+      minus.view({-1})[k] -= eps;
+      const double fd = which == 0 ? (loss(plus, w0) - loss(minus, w0)) / (2 * eps)
+                                   : (loss(h0, plus) - loss(h0, minus)) / (2 * eps);
+      EXPECT_NEAR(analytic.reshape({-1})[k].item<double>(), fd, 1e-8)
+          << (which == 0 ? "hidden" : "weight") << "[" << k << "]";
+    }
+  }
 }
 
 }  // namespace brain::kernels::test_inputs

@@ -80,27 +80,14 @@ TEST(WeightedLogprobSumTest, GradientIsScaledByGradOutput) {
 TEST(WeightedLogprobSumTest, GradientMatchesCentralFiniteDifferences) {
   const Inputs in = MakeLogprobInputs(6, 4, 9, torch::kDouble, 5, /*weight_scale=*/0.8, /*ignore_every=*/4);
   const Result fused = RunFused(in, /*chunk_rows=*/4, /*grad_output=*/1.7);
-  auto loss = [&](const torch::Tensor& h, const torch::Tensor& w, const torch::Tensor& tw) {
+  auto loss = [&](const torch::Tensor& h, const torch::Tensor& w) {
     torch::NoGradGuard no_grad;
     WeightedLogprobOptions options;
     options.chunk_rows = 4;
-    return 1.7 * WeightedLogprobSum(h, w, in.targets, tw, kDefaultIgnoreIndex, options).loss.item<double>();
+    return 1.7 *
+           WeightedLogprobSum(h, w, in.targets, in.token_weights, kDefaultIgnoreIndex, options).loss.item<double>();
   };
-  const torch::Tensor h0 = in.hidden.detach(), w0 = in.weight.detach(), tw0 = in.token_weights;
-  const double eps = 1e-6;
-  for (int which = 0; which < 2; ++which) {
-    const torch::Tensor base = which == 0 ? h0 : w0;
-    const torch::Tensor analytic = which == 0 ? fused.grad_hidden : fused.grad_weight;
-    for (int64_t k = 0; k < base.numel(); ++k) {
-      torch::Tensor plus = base.clone(), minus = base.clone();
-      plus.view({-1})[k] += eps;
-      minus.view({-1})[k] -= eps;
-      const double fd = which == 0 ? (loss(plus, w0, tw0) - loss(minus, w0, tw0)) / (2 * eps)
-                                   : (loss(h0, plus, tw0) - loss(h0, minus, tw0)) / (2 * eps);
-      EXPECT_NEAR(analytic.reshape({-1})[k].item<double>(), fd, 1e-8)
-          << (which == 0 ? "hidden" : "weight") << "[" << k << "]";
-    }
-  }
+  test_inputs::ExpectFiniteDifferenceGradients(in, fused.grad_hidden, fused.grad_weight, loss);
 }
 
 TEST(WeightedLogprobSumTest, TokenWeightsGradientIsTheLogprob) {

@@ -73,22 +73,7 @@ TEST(WeightedTokenLogprobsTest, GradientMatchesCentralFiniteDifferences) {
         .sum()
         .item<double>();
   };
-  const double eps = 1e-6;
-  for (int which = 0; which < 2; ++which) {
-    const torch::Tensor base = (which == 0 ? in.hidden : in.weight).detach();
-    const torch::Tensor analytic = which == 0 ? fused.grad_hidden : fused.grad_weight;
-    auto flat_base = base.reshape({-1});
-    for (int64_t k = 0; k < flat_base.numel(); ++k) {
-      torch::Tensor plus = base.clone(), minus = base.clone();
-      plus.view({-1})[k] += eps;
-      minus.view({-1})[k] -= eps;
-      const double fd = which == 0
-                            ? (loss(plus, in.weight.detach()) - loss(minus, in.weight.detach())) / (2 * eps)
-                            : (loss(in.hidden.detach(), plus) - loss(in.hidden.detach(), minus)) / (2 * eps);
-      EXPECT_NEAR(analytic.reshape({-1})[k].item<double>(), fd, 1e-8)
-          << (which == 0 ? "hidden" : "weight") << "[" << k << "]";
-    }
-  }
+  test_inputs::ExpectFiniteDifferenceGradients(in, fused.grad_hidden, fused.grad_weight, loss);
 }
 
 TEST(WeightedTokenLogprobsTest, Fp32WithinOneInAHundredThousandOfDouble) {

@@ -1,4 +1,4 @@
-"""Shared by the pipeline tests: the task files, config files and run-directory readers."""
+"""Shared by the pipeline and reliability tests: the task files, config files and run-directory readers."""
 import json
 import os
 import subprocess
@@ -49,16 +49,19 @@ def write_task(root, demos=48, pairs=48, prompts=16):
     return tok
 
 
-def write_config(root, name, body, policy='preset: "gpt2-tiny"', extra_models=""):
+def write_config(root, name, body, policy='preset: "gpt2-tiny"', extra_models="", every=2, keep=2,
+                 logging="progress: true", tokenizer=None, extra=""):
     path = os.path.join(root, name + ".textproto")
+    tokenizer = tokenizer or os.path.join(root, "tokenizer")
     open(path, "w").write(f"""
 name: "{name}"
 output_dir: "{os.path.join(root, 'runs', name)}"
 seed: 7
-models {{ policy {{ {policy} }} {extra_models} tokenizer: "{os.path.join(root, 'tokenizer')}" max_seq_len: 64 }}
+models {{ policy {{ {policy} }} {extra_models} tokenizer: "{tokenizer}" max_seq_len: 64 }}
 {body}
-checkpoint {{ every_steps: 2 keep_last: 2 }}
-logging {{ every_steps: 1 progress: true }}
+checkpoint {{ every_steps: {every} keep_last: {keep} }}
+logging {{ every_steps: 1 {logging} }}
+{extra}
 """)
     return path
 
@@ -73,7 +76,9 @@ def run_brain(mpiexec, mpi_flags, brain, *args, np_=2, check_rc=0, **kw):
 
 
 def metrics(run_dir):
-    return [json.loads(l) for l in open(os.path.join(run_dir, "metrics.jsonl"))]
+    """metrics.jsonl as a list of dicts ([] when the run wrote none)."""
+    path = os.path.join(run_dir, "metrics.jsonl")
+    return [json.loads(l) for l in open(path)] if os.path.exists(path) else []
 
 
 def final_checkpoint(run_dir):
@@ -81,11 +86,14 @@ def final_checkpoint(run_dir):
     return os.path.join(run_dir, "checkpoints", steps[-1])
 
 
-def same_files(a, b, names):
-    for n in names:
-        if open(os.path.join(a, n), "rb").read() != open(os.path.join(b, n), "rb").read():
+def same_files(a, b, names=None):
+    """Whether the files `names` (default: the model and every optimiser shard, which must be the same
+    set in both) are byte-identical in checkpoint directories a and b."""
+    if names is None:
+        names = shard_names(a)
+        if names != shard_names(b):
             return False
-    return True
+    return all(open(os.path.join(a, n), "rb").read() == open(os.path.join(b, n), "rb").read() for n in names)
 
 
 def shard_names(d):

@@ -9,10 +9,10 @@ namespace brain::train {
 // Folds `blocks` consecutive 64-byte blocks of `data` into `state` (the eight working words a..h).
 using Sha256BlocksFn = void (*)(uint32_t state[8], const uint8_t* data, size_t blocks);
 
-// FIPS 180-4 §6.2.2 in plain C++ (about 0.3 GB/s here).
+// FIPS 180-4 §6.2.2 in plain C++.
 void Sha256BlocksPortable(uint32_t state[8], const uint8_t* data, size_t blocks);
 
-// The same with the SHA-NI instructions (x86-64 with SHA, SSSE3 and SSE4.1; about 5x faster), or null
+// The same with the SHA-NI instructions (x86-64 with SHA, SSSE3 and SSE4.1; several times faster), or null
 // where the CPU or the build lacks them.
 Sha256BlocksFn Sha256BlocksAccelerated();
 

@@ -3,10 +3,10 @@
 
 #include <torch/torch.h>
 
-#include <ATen/Parallel.h>
-
 #include <cmath>
 #include <limits>
+
+#include "core/sampling/fused_draw_cpu.h"
 
 namespace brain::sampling {
 
@@ -74,42 +74,14 @@ DrawnTokens SampleTokens(const torch::Tensor& logits, const SamplingOptions& opt
     auto logq = logp.gather(1, tokens.unsqueeze(1)).squeeze(1);
     return {tokens, logq};
   }
-  // Vectorised passes over one [B, V] buffer: mask, temper, log-sum-exp, probabilities in place; then a
-  // scalar walk per row up to the drawn token (inversion in vocabulary order, as DrawTokens).
-  auto x = logits.to(torch::kFloat32, /*non_blocking=*/false, /*copy=*/true).contiguous();
-  if (ban_stop.defined() && !stop_ids.empty() && ban_stop.any().item<bool>()) {
-    auto banned = torch::zeros({vocab}, torch::kBool);
-    banned.index_fill_(0, torch::tensor(stop_ids, torch::kLong), true);
-    x.masked_fill_(ban_stop.to(torch::kBool).unsqueeze(1) & banned.unsqueeze(0),
-                   -std::numeric_limits<float>::infinity());
-  }
-  if (options.temperature != 1) x.div_(options.temperature);
-  const auto lse = x.logsumexp(1);                          // [B]
-  const auto tempered = x.clone();
-  x.sub_(lse.unsqueeze(1)).exp_();                          // probabilities
-  const auto total = x.sum(1, /*keepdim=*/false, torch::kFloat64).contiguous();
+  const auto x = logits.to(torch::kFloat32).contiguous();
+  const auto ban = ban_stop.defined() ? ban_stop.to(torch::kCPU).to(torch::kBool).contiguous() : torch::Tensor();
   const auto u = uniforms.to(torch::kCPU).to(torch::kFloat64).contiguous();
   auto tokens = torch::empty({batch}, torch::kLong);
-  const float* p = x.data_ptr<float>();
-  const double* total_p = total.data_ptr<double>();
-  const double* u_p = u.data_ptr<double>();
-  int64_t* tok_p = tokens.data_ptr<int64_t>();
-  at::parallel_for(0, batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) {
-      const float* row = p + b * vocab;
-      const double target = u_p[b] * total_p[b];
-      double c = 0;
-      int64_t pick = -1;
-      for (int64_t i = 0; i < vocab; ++i) {
-        if (row[i] <= 0) continue;
-        pick = i;  // the last token of the support unless the CDF passes target earlier
-        c += row[i];
-        if (c > target) break;
-      }
-      tok_p[b] = pick < 0 ? 0 : pick;
-    }
-  });
-  auto logq = tempered.gather(1, tokens.unsqueeze(1)).squeeze(1) - lse;
+  auto logq = torch::empty({batch}, torch::kFloat32);
+  internal::FusedDrawCpu(x.data_ptr<float>(), batch, vocab, options.temperature, stop_ids,
+                         ban.defined() ? ban.data_ptr<bool>() : nullptr, u.data_ptr<double>(),
+                         tokens.data_ptr<int64_t>(), logq.data_ptr<float>());
   return {tokens, logq};
 }
 

@@ -176,6 +176,33 @@ TEST(CausalLmTest, PaddingInvariance) {
   }
 }
 
+// Inference logits of up to 128 rows take the vocab-major blocked path (vocabulary blocks of 2048
+// rows at 64 rows, so 5003 leaves a partial block); more rows, or autograd, take torch::linear. All must
+// equal hidden·Wᵀ computed in fp64.
+TEST(CausalLmTest, LogitsMatchAnFp64HeadOnEveryPath) {
+  CreateModelOptions options;
+  options.seed = 3;
+  options.vocab_size = 5003;
+  auto created = CreatePresetModel("gpt2-tiny", options);
+  ASSERT_TRUE(created.ok()) << created.status();
+  auto& model = **created;
+  const int64_t d = model.config().hidden_size;
+  const auto w64 = model.LmHeadWeight().detach().to(torch::kFloat64);
+  for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{64, d}, {2, 3, d}, {1, d}, {200, d}}) {
+    const auto hidden = torch::randn(shape);
+    const auto expect = torch::matmul(hidden.to(torch::kFloat64), w64.t());
+    torch::Tensor got;
+    {
+      torch::NoGradGuard no_grad;
+      got = model.Logits(hidden);
+    }
+    ASSERT_EQ(got.sizes(), expect.sizes());
+    EXPECT_LT((got.to(torch::kFloat64) - expect).abs().max().item<double>(), 1e-4) << hidden.sizes();
+    const auto with_grad = model.Logits(hidden.clone().requires_grad_(true));
+    EXPECT_LT((with_grad.detach().to(torch::kFloat64) - expect).abs().max().item<double>(), 1e-4) << hidden.sizes();
+  }
+}
+
 // Prefill + one-token steps through the KV cache == one full forward, for a left-padded batch.
 TEST(KvCacheTest, IncrementalDecodeMatchesFullRecompute) {
   for (const char* preset : {"gpt2-tiny", "llama-tiny"}) {

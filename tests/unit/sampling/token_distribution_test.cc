@@ -126,7 +126,9 @@ TEST_P(DistributionTest, EmpiricalFrequenciesPassChiSquare) {
   }
   // chi-square critical values at p = 0.001 for df = support - 1 (df <= 11).
   const double crit[] = {0, 10.83, 13.82, 16.27, 18.47, 20.52, 22.46, 24.32, 26.12, 27.88, 29.59, 31.26};
-  if (support > 1) EXPECT_LT(chi2, crit[support - 1]) << "support " << support;
+  if (support > 1) {
+    EXPECT_LT(chi2, crit[support - 1]) << "support " << support;
+  }
 }
 
 TEST_P(DistributionTest, SampleTokensAgreesWithTheTensorPath) {
@@ -155,6 +157,50 @@ TEST_P(DistributionTest, SampleTokensAgreesWithTheTensorPath) {
   const auto ref_lq = logp.gather(1, got.tokens.unsqueeze(1)).squeeze(1);
   EXPECT_TRUE(torch::allclose(got.logq, ref_lq, 1e-5, 1e-5));
   EXPECT_EQ(got.tokens.narrow(0, 0, rows / 2).lt(16).sum().item<int64_t>(), 0) << "banned stop ids drawn";
+}
+
+// The fused CPU draw walks the CDF in blocks of 256 tokens; with 3001 tokens the drawn token lies in any
+// of 12 blocks. Each row is checked against the double-precision reference distribution inverted at u.
+TEST(SampleTokens, FusedDrawInvertsTheReferenceCdfAcrossWalkBlocks) {
+  SamplingOptions o;
+  o.temperature = 0.7;
+  const int v = 3001, rows = 400;
+  const std::vector<int64_t> stops = {0, 700, 2999, 5000};  // 5000 is outside the vocabulary: never drawn
+  std::vector<double> l;
+  std::vector<double> u(rows);
+  auto ban = torch::zeros({rows}, torch::kBool);
+  for (int r = 0; r < rows; ++r) {
+    const auto row = TestLogits(v, 77 + r);
+    l.insert(l.end(), row.begin(), row.end());
+    u[r] = CounterUniform({9, 9}, r, 0, 0);
+    if (r % 2 == 0) ban[r] = true;
+  }
+  const auto logits = torch::tensor(l, torch::kFloat64).to(torch::kFloat32).view({rows, v});
+  const auto got = SampleTokens(logits, o, stops, ban, torch::tensor(u, torch::kFloat64));
+  int mismatches = 0;
+  std::vector<int> blocks_hit(12, 0);
+  for (int r = 0; r < rows; ++r) {
+    std::vector<double> row(l.begin() + r * v, l.begin() + (r + 1) * v);
+    for (auto& x : row) x = static_cast<float>(x);  // the fp32 logits the draw sees
+    const std::vector<int64_t> banned = r % 2 == 0 ? std::vector<int64_t>{0, 700, 2999} : std::vector<int64_t>{};
+    const auto p = ReferenceProbs(row, o.temperature, 0, 1.0, banned);
+    double c = 0;
+    int64_t expect = v - 1;
+    for (int64_t i = 0; i < v; ++i) {
+      c += p[i];
+      if (c > u[r]) {
+        expect = i;
+        break;
+      }
+    }
+    const int64_t token = got.tokens[r].item<int64_t>();
+    mismatches += token != expect;
+    ++blocks_hit[token / 256];
+    ASSERT_GT(p[token], 0) << "row " << r << " drew token " << token << " outside the support";
+    EXPECT_NEAR(got.logq[r].item<float>(), std::log(p[token]), 1e-4) << "row " << r;
+  }
+  EXPECT_LE(mismatches, 2);  // only at CDF-boundary rounding
+  EXPECT_GT(*std::min_element(blocks_hit.begin(), blocks_hit.end() - 1), 0) << "some walk block was never drawn from";
 }
 
 INSTANTIATE_TEST_SUITE_P(Options, DistributionTest,

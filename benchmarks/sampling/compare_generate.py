@@ -92,6 +92,8 @@ def main():
               f" {hf['cpu_s']:.1f} CPU s)")
         print(f"  ratio brain / transformers: {brain['tokens_per_s'] / hf['tokens_per_s']:.2f}x wall-clock,"
               f" {brain['tokens_per_cpu_s'] / hf['tokens_per_cpu_s']:.2f}x per CPU second")
+        print(f"  brain's 64-row LM head {brain['lm_head_ms']:.1f} ms vs torch.linear {brain['linear_lm_head_ms']:.1f} ms:"
+              f" {brain['lm_head_ms'] / brain['linear_lm_head_ms']:.2f}x")
     for name, r in (("continuous", cont), ("static", static)) if cont else ():
         print(f"  early stops, {name:10s} batching: {r['tokens_per_s']:9.1f} tokens/s, {r['tokens']} tokens,"
               f" {r['decode_steps']} decode steps, idle decode rows {100 * r['wasted_row_fraction']:.1f}%,"

@@ -90,9 +90,12 @@ namespace {
 // hidden·Wᵀ for a decode step (≤ 128 rows) on the CPU in fp32 without autograd, computed vocab-major:
 // for each block of W's rows, W_b·hᵀ ([block, rows], which MKL runs ~20% faster than h·W_bᵀ at these
 // shapes), transposed into the output while the block sits in cache. The LM head of a 64-row step
-// takes 0.84x the time of torch::linear (GPT-2 vocabulary, 2 threads). With more rows the transpose's
-// scattered writes cost more than the matmul saves (1.05x at 256 rows), so those keep torch::linear.
+// takes 0.84x the time of torch::linear (gpt2-124m, 2 threads; sampling_bench prints this ratio). The
+// transpose costs the same per logit whatever the hidden size, so it only pays when each logit is a
+// long dot product (d = 64: 1.6x slower), and with more rows its scattered writes cost more than the
+// matmul saves (1.05x at 256 rows); those cases keep torch::linear.
 constexpr int64_t kMaxVocabMajorRows = 128;
+constexpr int64_t kMinVocabMajorDim = 512;
 
 bool UseVocabMajorLogits(const torch::Tensor& hidden, const torch::Tensor& weight) {
   const bool grad = at::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad());
@@ -101,7 +104,7 @@ bool UseVocabMajorLogits(const torch::Tensor& hidden, const torch::Tensor& weigh
       !weight.is_contiguous() || hidden.numel() == 0) {
     return false;
   }
-  return hidden.numel() / hidden.size(-1) <= kMaxVocabMajorRows;
+  return hidden.size(-1) >= kMinVocabMajorDim && hidden.numel() / hidden.size(-1) <= kMaxVocabMajorRows;
 }
 
 // dst[r·ld + j] = src[j·cols + r] for j < n, r < cols. Tiles of 16 source rows: ATen's strided copy

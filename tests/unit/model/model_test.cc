@@ -176,16 +176,24 @@ TEST(CausalLmTest, PaddingInvariance) {
   }
 }
 
-// Inference logits of up to 128 rows take the vocab-major blocked path (vocabulary blocks of 2048
-// rows at 64 rows, so 5003 leaves a partial block); more rows, or autograd, take torch::linear. All must
-// equal hidden·Wᵀ computed in fp64.
+// Inference logits of up to 128 rows with d >= 512 take the vocab-major blocked path (vocabulary blocks
+// of 2048 rows at 64 rows, so 5003 leaves a partial block); more rows, or autograd, take torch::linear.
+// All must equal hidden·Wᵀ computed in fp64.
 TEST(CausalLmTest, LogitsMatchAnFp64HeadOnEveryPath) {
-  CreateModelOptions options;
-  options.seed = 3;
-  options.vocab_size = 5003;
-  auto created = CreatePresetModel("gpt2-tiny", options);
-  ASSERT_TRUE(created.ok()) << created.status();
-  auto& model = **created;
+  auto config = PresetConfig("gpt2-tiny");
+  ASSERT_TRUE(config.ok());
+  config->hidden_size = 512;
+  config->num_layers = 1;
+  config->num_heads = 8;
+  config->num_kv_heads = 8;
+  config->head_dim = 64;
+  config->intermediate_size = 4 * config->hidden_size;
+  config->vocab_size = 5003;
+  config->bos_token_id = 5002;
+  config->eos_token_ids = {5002};
+  auto created = CreateModel(*config);
+  created->InitializeWeights(3);
+  auto& model = *created;
   const int64_t d = model.config().hidden_size;
   const auto w64 = model.LmHeadWeight().detach().to(torch::kFloat64);
   for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{64, d}, {2, 3, d}, {1, d}, {200, d}}) {

@@ -17,8 +17,8 @@
 #include "core/model/model_io.h"
 #include "core/sampling/teacher_forcing.h"
 #include "core/tokenizer/tokenizer.h"
-#include "core/train/run_directory.h"
 #include "core/train/training_run.h"
+#include "distributed/agree_on_status.h"
 #include "nlohmann/json.hpp"
 
 namespace brain::demo {
@@ -54,12 +54,6 @@ absl::StatusOr<config::ExperimentConfig> StageConfig(const DemoOptions& options,
 
 double Seconds(Clock::time_point since) { return std::chrono::duration<double>(Clock::now() - since).count(); }
 
-std::vector<sampling::TokenIds> ToTokenIds(const std::vector<std::vector<int32_t>>& ids) {
-  std::vector<sampling::TokenIds> out;
-  for (const auto& v : ids) out.emplace_back(v.begin(), v.end());
-  return out;
-}
-
 }  // namespace
 
 std::string DemoResult::Table() const {
@@ -79,7 +73,7 @@ absl::StatusOr<DemoResult> RunDemo(const DemoOptions& options, distributed::Comm
   const std::string data_dir = options.out_dir + "/data";
   absl::Status written = absl::OkStatus();
   if (comm.rank() == 0) written = WriteDemoTask(data_dir, DemoTaskOptions{});
-  if (auto status = train::AgreeOnStatus(comm, written); !status.ok()) return status;
+  if (auto status = distributed::AgreeOnStatus(comm, written); !status.ok()) return status;
   auto say = [&](const std::string& line) {
     if (comm.rank() == 0 && !options.quiet) std::fprintf(stderr, "[demo] %s\n", line.c_str());
   };

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "core/sampling/generator.h"
+#include "distributed/agree_on_status.h"
 #include "distributed/data_partition.h"
 
 namespace brain::eval {
@@ -53,10 +54,12 @@ absl::StatusOr<EvalResult> EvaluatePolicy(model::CausalLm& policy, model::Causal
   std::vector<EvalPrompt> mine;
   for (int64_t i : distributed::RankShare(order, comm.rank(), comm.size())) mine.push_back(prompts[i]);
 
+  // Each draw is rank-local and can fail on one rank only (e.g. a prompt too long for the model); agree
+  // before the next collective so that every rank returns instead of waiting for the failed one.
   auto ours = Draw(policy, mine, 1, options, 0);
-  if (!ours.ok()) return ours.status();
+  if (auto status = distributed::AgreeOnStatus(comm, ours.status()); !status.ok()) return status;
   auto theirs = Draw(reference, mine, 1, options, 1);
-  if (!theirs.ok()) return theirs.status();
+  if (auto status = distributed::AgreeOnStatus(comm, theirs.status()); !status.ok()) return status;
   std::vector<TokenIds> prompt_ids, policy_responses, reference_responses;
   for (size_t i = 0; i < mine.size(); ++i) {
     prompt_ids.push_back(mine[i].tokens);
@@ -82,9 +85,9 @@ absl::StatusOr<EvalResult> EvaluatePolicy(model::CausalLm& policy, model::Causal
     sums[6] += static_cast<double>(reference_responses[i].size());
     sums[9] += 1;
   }
-  if (options.best_of_n > 0 && !mine.empty()) {
-    auto many = Draw(policy, mine, options.best_of_n, options, 2);
-    if (!many.ok()) return many.status();
+  if (options.best_of_n > 0) {
+    auto many = Draw(policy, mine, options.best_of_n, options, 2);  // empty when this rank has no prompts
+    if (auto status = distributed::AgreeOnStatus(comm, many.status()); !status.ok()) return status;
     std::vector<TokenIds> many_prompts, many_responses;
     for (const auto& s : *many) {
       many_responses.push_back(s.token_ids);

@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/sampling/generator.h"
-#include "core/train/run_directory.h"
 #include "core/train/sharded_causal_lm.h"
+#include "distributed/agree_on_status.h"
 #include "distributed/data_partition.h"
 
 namespace brain::train {
@@ -70,7 +70,7 @@ int64_t BrainTask::PromptOfSlot(int64_t round, int64_t slot) const {
 absl::StatusOr<int64_t> BrainTask::BeginRound(int64_t round, const std::vector<int64_t>& units) {
   const std::string path = SampleCachePath(run_dir_, round, comm_.rank(), comm_.size());
   auto cached = LoadRoundSamples(path);
-  if (auto status = AgreeOnStatus(comm_, cached.status()); !status.ok()) return status;
+  if (auto status = distributed::AgreeOnStatus(comm_, cached.status()); !status.ok()) return status;
   const bool hit = cached->has_value() && (*cached)->slots == units;
   // Sampling is collective at stage 3 (the frozen models are gathered), so when any rank lacks its
   // cache every rank samples again (the counter-based seeds reproduce the cached samples exactly).
@@ -85,7 +85,7 @@ absl::StatusOr<int64_t> BrainTask::BeginRound(int64_t round, const std::vector<i
       round_ = std::move(*drawn);
       status = SaveRoundSamples(path, round_);
     }
-    if (status = AgreeOnStatus(comm_, status); !status.ok()) return status;
+    if (status = distributed::AgreeOnStatus(comm_, status); !status.ok()) return status;
   }
   slot_row_.clear();
   for (size_t i = 0; i < round_.slots.size(); ++i) slot_row_[round_.slots[i]] = static_cast<int64_t>(i) * n_;

@@ -1,7 +1,5 @@
-// Run directory preparation and cross-rank status agreement.
+// Run directory preparation.
 #include "core/train/run_directory.h"
-
-#include <torch/torch.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,14 +51,6 @@ absl::Status PrepareRunDirectory(const config::ExperimentConfig& config) {
   }
   fs::rename(tmp, config_path, error);
   if (error) return absl::InternalError(absl::StrCat(config_path.string(), ": cannot write: ", error.message()));
-  return absl::OkStatus();
-}
-
-absl::Status AgreeOnStatus(distributed::Communicator& comm, const absl::Status& local) {
-  torch::Tensor failed = torch::tensor({local.ok() ? 0.0 : 1.0}, torch::kDouble);
-  comm.AllReduce(failed, distributed::ReduceOp::kMax);
-  if (!local.ok()) return local;
-  if (failed.item<double>() > 0) return absl::AbortedError("another rank failed (its error is above)");
   return absl::OkStatus();
 }
 

@@ -21,6 +21,7 @@
 #include "core/train/run_directory.h"
 #include "core/train/sequence_budget.h"
 #include "core/train/sft_task.h"
+#include "distributed/agree_on_status.h"
 
 namespace brain::train {
 namespace {
@@ -188,7 +189,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
 absl::StatusOr<TrainingRunOutcome> RunTraining(const config::ExperimentConfig& config, distributed::Communicator& comm,
                                                const TrainingRunOptions& options) {
   const std::string run_dir = config.output_dir();
-  if (auto status = AgreeOnStatus(comm, comm.rank() == 0 ? PrepareRunDirectory(config) : absl::OkStatus());
+  if (auto status = distributed::AgreeOnStatus(comm, comm.rank() == 0 ? PrepareRunDirectory(config) : absl::OkStatus());
       !status.ok()) {
     return status;
   }
@@ -205,7 +206,7 @@ absl::StatusOr<TrainingRunOutcome> RunTraining(const config::ExperimentConfig& c
   torch::manual_seed(config.seed());
   Setup setup{config, comm, **tokenizer, run_dir, pad_id};
   auto task = CreateTask(setup);
-  if (auto status = AgreeOnStatus(comm, task.status()); !status.ok()) return status;
+  if (auto status = distributed::AgreeOnStatus(comm, task.status()); !status.ok()) return status;
   auto objective = objectives::CreateObjective(config);
   if (!objective.ok()) return objective.status();
 
@@ -235,7 +236,7 @@ absl::StatusOr<TrainingRunOutcome> RunTraining(const config::ExperimentConfig& c
       exported = ExportHfDirectory((*task)->trained_model(), tokenizer_dir, outcome.export_dir);
       if (exported.ok()) exported = (*task)->ExportExtras(outcome.export_dir);
     }
-    if (auto status = AgreeOnStatus(comm, exported); !status.ok()) return status;
+    if (auto status = distributed::AgreeOnStatus(comm, exported); !status.ok()) return status;
   }
   return outcome;
 }

@@ -200,7 +200,10 @@ std::vector<Sample> Engine::Run() {
   const auto start = Clock::now();
   auto last_progress = start;
   int64_t rows = std::min<int64_t>(so_.batch_size, total_);
-  cache_ = std::make_unique<model::KvCache>(config_, rows, max_prompt_ + so_.max_new_tokens + Slack(), cache_opts_);
+  // What one wave of rows from one prefill chunk needs (static waves reuse it; every refill resets it).
+  // Continuous batching grows it, with Slack(), at the first refill that finds it full: allocating that
+  // up front tripled the cache (1.8 GB instead of 0.6 GB for gpt2-124m at 64 rows, zeroed at start).
+  cache_ = std::make_unique<model::KvCache>(config_, rows, max_prompt_ + so_.max_new_tokens + 1, cache_opts_);
   row_work_.assign(rows, -1);
   logits_ = torch::zeros({rows, config_.vocab_size}, torch::TensorOptions().dtype(torch::kFloat32)
                                                           .device(long_opts_.device()));

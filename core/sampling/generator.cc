@@ -26,10 +26,12 @@ double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::
 
 class Engine {
  public:
-  Engine(model::CausalLm& model, const std::vector<Prompt>& prompts, int64_t n, const GenerateOptions& options,
-         GenerateStats* stats)
-      : model_(model), config_(model.config()), prompts_(prompts), n_(n), opt_(options),
-        so_(options.sampling), stats_(*stats), total_(static_cast<int64_t>(prompts.size()) * n) {
+  // `indices`: the sample indices drawn for every prompt (n_ = their count).
+  Engine(model::CausalLm& model, const std::vector<Prompt>& prompts, std::vector<int64_t> indices,
+         const GenerateOptions& options, GenerateStats* stats)
+      : model_(model), config_(model.config()), prompts_(prompts), indices_(std::move(indices)),
+        n_(static_cast<int64_t>(indices_.size())), opt_(options), so_(options.sampling), stats_(*stats),
+        total_(static_cast<int64_t>(prompts.size()) * n_) {
     const auto param = model.parameters().front();
     cache_opts_ = torch::TensorOptions().dtype(param.scalar_type()).device(param.device());
     long_opts_ = torch::TensorOptions().dtype(torch::kLong).device(param.device());
@@ -37,9 +39,9 @@ class Engine {
     eos_.insert(config_.eos_token_ids.begin(), config_.eos_token_ids.end());
     for (const auto& p : prompts) max_prompt_ = std::max<int64_t>(max_prompt_, p.token_ids.size());
     for (const auto& s : so_.stop_strings) max_stop_bytes_ = std::max<int64_t>(max_stop_bytes_, s.size());
-    uses_left_.assign(prompts.size(), n);
+    uses_left_.assign(prompts.size(), n_);
     prefill_batch_ = options.prefill_batch_size > 0 ? options.prefill_batch_size
-                                                    : std::max<int64_t>(1, (so_.batch_size + n - 1) / n);
+                                                    : std::max<int64_t>(1, (so_.batch_size + n_ - 1) / n_);
   }
 
   std::vector<Sample> Run();
@@ -54,6 +56,7 @@ class Engine {
   model::CausalLm& model_;
   const model::ModelConfig& config_;
   const std::vector<Prompt>& prompts_;
+  const std::vector<int64_t> indices_;
   const int64_t n_;
   const GenerateOptions& opt_;
   const SamplingOptions& so_;
@@ -195,7 +198,7 @@ std::vector<Sample> Engine::Run() {
   out_.resize(total_);
   for (int64_t w = 0; w < total_; ++w) {
     out_[w].prompt_id = prompts_[w / n_].prompt_id;
-    out_[w].sample_index = w % n_;
+    out_[w].sample_index = indices_[w % n_];
   }
   const auto start = Clock::now();
   auto last_progress = start;
@@ -357,10 +360,20 @@ absl::StatusOr<std::vector<Sample>> GenerateSamples(model::CausalLm& model, cons
       }
     }
   }
+  std::vector<int64_t> indices = options.sample_indices;
+  if (indices.empty()) {
+    for (int64_t i = 0; i < n; ++i) indices.push_back(i);
+  }
+  for (size_t k = 0; k < indices.size(); ++k) {
+    if (indices[k] < 0 || indices[k] >= n || (k > 0 && indices[k] <= indices[k - 1])) {
+      return absl::InvalidArgumentError(absl::StrCat("sample_indices: must increase within [0, ", n, "); entry ", k,
+                                                     " is ", indices[k]));
+    }
+  }
   if (prompts.empty()) return std::vector<Sample>{};
   c10::InferenceMode guard;
   GenerateStats local;
-  Engine engine(model, prompts, n, options, stats != nullptr ? stats : &local);
+  Engine engine(model, prompts, std::move(indices), options, stats != nullptr ? stats : &local);
   return engine.Run();
 }
 

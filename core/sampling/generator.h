@@ -58,6 +58,9 @@ struct GenerateOptions {
   // Needed when sampling.stop_strings is non-empty: a response stops once its decoded text contains one.
   const tokenizer::Tokenizer* tokenizer = nullptr;
   int64_t prefill_batch_size = 0;  // prompts per prefill forward; 0 = sampling.batch_size
+  // Which of each prompt's n samples to draw, increasing, in [0, n); empty = all. A subset draws exactly
+  // those samples of the full set (seeds key on the sample index): e.g. one rank's share of every group.
+  std::vector<int64_t> sample_indices;
   std::function<void(const GenerateProgress&)> progress;  // called at most every progress_interval_s
   double progress_interval_s = 5;
 };

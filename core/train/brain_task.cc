@@ -33,7 +33,13 @@ BrainTask::BrainTask(const config::ExperimentConfig& config, distributed::Commun
       prompts_(std::move(prompts)),
       sampling_(std::move(sampling)),
       pad_id_(pad_id),
-      n_(config.brain().num_samples()) {
+      n_(config.brain().num_samples()),
+      sample_parallel_(config.brain().placement() == config::BrainConfig::SAMPLE_PARALLEL) {
+  // GROUP_LOCAL: all of a group's samples; SAMPLE_PARALLEL: indices rank, rank + W, ... (strided, so the
+  // samples are those one rank would draw: the seeds key on the sample index).
+  for (int64_t i = sample_parallel_ ? comm.rank() : 0; i < n_; i += sample_parallel_ ? comm.size() : 1) {
+    my_samples_.push_back(i);
+  }
   CopyPolicyToProposal();
   if (config.distributed().sharding_stage() == 3) {
     prior_shards_ = distributed::ShardFrozen(*models_.prior, comm);
@@ -88,7 +94,8 @@ absl::StatusOr<int64_t> BrainTask::BeginRound(int64_t round, const std::vector<i
     if (status = distributed::AgreeOnStatus(comm_, status); !status.ok()) return status;
   }
   slot_row_.clear();
-  for (size_t i = 0; i < round_.slots.size(); ++i) slot_row_[round_.slots[i]] = static_cast<int64_t>(i) * n_;
+  const int64_t per_group = static_cast<int64_t>(my_samples_.size());
+  for (size_t i = 0; i < round_.slots.size(); ++i) slot_row_[round_.slots[i]] = static_cast<int64_t>(i) * per_group;
   ComputeRoundMetrics(round_);
   return UnitsPerRound();
 }
@@ -110,6 +117,7 @@ absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std:
   sampling::GenerateOptions generate;
   generate.sampling = sampling_;
   generate.seed = {config_.seed(), round};
+  generate.sample_indices = my_samples_;
   if (comm_.rank() == 0 && config_.logging().progress()) {
     generate.progress = [round](const sampling::GenerateProgress& p) {
       std::fprintf(stderr, "[align] round %lld: sampled %lld/%lld on rank 0 (%.0f tok/s)\n",
@@ -132,7 +140,7 @@ absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std:
   std::vector<Tokens> sample_prompts, sample_responses;
   for (const auto& request : requests) {
     const size_t first = first_of_request.at(request.prompt_id);
-    for (int64_t i = 0; i < n_; ++i) {
+    for (size_t i = 0; i < my_samples_.size(); ++i) {
       sampling::Sample& sample = (*drawn)[first + i];
       s.finish_reason.push_back(sample.finish_reason == sampling::FinishReason::kLength ? 1 : 0);
       s.proposal_logprobs.push_back(sample.logq);
@@ -165,7 +173,7 @@ absl::StatusOr<RoundSamples> BrainTask::SampleAndScore(int64_t round, const std:
     }
     const std::vector<double> ref = sampling::RewardScores(*models_.reward, ref_prompts, ref_responses, batch);
     for (size_t g = 0; g < units.size(); ++g) {
-      for (int64_t i = 0; i < n_; ++i) s.reference_rewards.push_back(ref[g]);
+      for (size_t i = 0; i < my_samples_.size(); ++i) s.reference_rewards.push_back(ref[g]);
     }
   }
   return s;
@@ -207,14 +215,15 @@ TrainBatch BrainTask::MakeBatch(const std::vector<int64_t>& units) {
   std::vector<const Tokens*> prompts, responses;
   std::vector<int64_t> group_ids, sample_index;
   std::vector<double> prior, proposal, rewards, reference;
+  const int64_t per_group = static_cast<int64_t>(my_samples_.size());
   for (size_t g = 0; g < units.size(); ++g) {
     const int64_t row = slot_row_.at(units[g]);
-    const int64_t prompt = round_.prompt_index[row / n_];
-    for (int64_t i = 0; i < n_; ++i) {
+    const int64_t prompt = round_.prompt_index[row / per_group];
+    for (int64_t i = 0; i < per_group; ++i) {
       prompts.push_back(&prompts_[prompt].prompt);
       responses.push_back(&round_.responses[row + i]);
       group_ids.push_back(static_cast<int64_t>(g));
-      sample_index.push_back(i);
+      sample_index.push_back(my_samples_[i]);
       prior.push_back(round_.prior_logprobs[row + i]);
       proposal.push_back(round_.proposal_logprobs[row + i]);
       rewards.push_back(round_.rewards[row + i]);

@@ -41,6 +41,7 @@ class BrainTask : public TrainingTask {
 
   model::CausalLm& trained_model() override { return *models_.policy; }
   int64_t UnitsPerRound() const override;
+  bool SharesUnitsAcrossRanks() const override { return sample_parallel_; }
   absl::StatusOr<int64_t> BeginRound(int64_t round, const std::vector<int64_t>& units) override;
   void EndRound(int64_t round) override;
   void ForgetRoundsBefore(int64_t round) override;
@@ -72,7 +73,9 @@ class BrainTask : public TrainingTask {
   std::vector<BrainPrompt> prompts_;
   sampling::SamplingOptions sampling_;
   int64_t pad_id_;
-  int64_t n_;
+  int64_t n_;                          // samples per group (all ranks)
+  bool sample_parallel_;               // placement SAMPLE_PARALLEL: a group's samples spread over ranks
+  std::vector<int64_t> my_samples_;    // the sample indices this rank draws of every group
   RoundSamples round_;                 // this rank's samples of the current round
   std::map<int64_t, int64_t> slot_row_;  // slot -> index of its first sample in round_
   std::map<std::string, double> round_metrics_;

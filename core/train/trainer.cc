@@ -10,6 +10,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "core/objectives/communicator_group_reducer.h"
 #include "core/train/metrics_reduction.h"
 #include "core/train/policy_optimizer.h"
 #include "core/train/preemption.h"
@@ -28,17 +29,24 @@ double Seconds(WallClock::time_point since) {
   return std::chrono::duration<double>(WallClock::now() - since).count();
 }
 
-// The step's unit counts summed over micro-batches and ranks (spec §1 global normalisers).
+// The step's unit counts summed over micro-batches and ranks (spec §1 global normalisers). When the
+// ranks share units (each holds part of every group), groups are counted once: MAX over ranks.
 objectives::UnitCounts GlobalCounts(distributed::Communicator& comm, const objectives::Objective& objective,
-                                    const std::vector<TrainBatch>& batches) {
+                                    const std::vector<TrainBatch>& batches, const objectives::StepContext& context,
+                                    bool shared_units) {
   torch::Tensor counts = torch::zeros({4}, torch::kDouble);
   for (const auto& batch : batches) {
-    const objectives::UnitCounts c = objective.CountUnits(batch.inputs, {});
+    const objectives::UnitCounts c = objective.CountUnits(batch.inputs, context);
     counts += torch::tensor({static_cast<double>(c.tokens), static_cast<double>(c.sequences),
                              static_cast<double>(c.pairs), static_cast<double>(c.groups)},
                             torch::kDouble);
   }
+  torch::Tensor groups = counts.narrow(0, 3, 1).clone();
   comm.AllReduce(counts, distributed::ReduceOp::kSum);
+  if (shared_units) {
+    comm.AllReduce(groups, distributed::ReduceOp::kMax);
+    counts[3] = groups[0];
+  }
   auto* c = counts.data_ptr<double>();
   return {static_cast<int64_t>(c[0]), static_cast<int64_t>(c[1]), static_cast<int64_t>(c[2]),
           static_cast<int64_t>(c[3])};
@@ -78,7 +86,13 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
         "distributed.sharding_stage 3 needs at least one training unit per rank and round (%d units, %d ranks)",
         plan_options.units_per_round, comm.size()));
   }
-  const StepPlan plan(plan_options, comm.rank(), comm.size());
+  // Shared units: every rank is dealt the whole round, as one rank would be, in micro-batches of
+  // micro_batch_size × ranks units. A step then trains on the same units as it would with each unit on
+  // one rank, and a rank holds as many rows per micro-batch (its 1/ranks of each unit's rows).
+  const bool shared_units = task.SharesUnitsAcrossRanks();
+  if (shared_units) plan_options.micro_batch *= comm.size();
+  const StepPlan plan(plan_options, shared_units ? 0 : comm.rank(), shared_units ? 1 : comm.size());
+  const objectives::CommunicatorGroupReducer group_reducer(comm);
 
   model::CausalLm& model = task.trained_model();
   TrainerCheckpoint checkpoint(config, comm, options.run_dir);
@@ -135,7 +149,8 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     TrainBatch padding;
     for (const auto& units : micro) batches.push_back(task.MakeBatch(units));
     objectives::StepContext context;
-    context.global = GlobalCounts(comm, objective, batches);
+    if (shared_units) context.reducer = &group_reducer;
+    context.global = GlobalCounts(comm, objective, batches, context, shared_units);
     MetricsAccumulator metrics;
     int64_t tokens = 0;
     double loss = 0;
@@ -176,6 +191,11 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
       update = optimizer.Step(step, loss);
     }
     std::map<std::string, double> step_metrics = metrics.Reduce(comm);
+    if (shared_units) {  // every rank reported the same groups
+      for (const char* count : {"groups", "dropped"}) {
+        if (step_metrics.count(count) > 0) step_metrics[count] /= comm.size();
+      }
+    }
     step_metrics["loss"] = loss;
     step_metrics["grad_norm"] = update.grad_norm;
     step_metrics["learning_rate"] = update.learning_rate;

@@ -120,10 +120,11 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
       return std::unique_ptr<TrainingTask>(new DpoTask(*policy, *reference, std::move(pairs), s.pad_id, stage3));
     }
     case config::ExperimentConfig::kBrain: {
-      if (c.brain().placement() == config::BrainConfig::SAMPLE_PARALLEL) {
-        return absl::UnimplementedError(
-            "brain.placement: SAMPLE_PARALLEL is implemented by the objective but not yet by `brain align` "
-            "(use GROUP_LOCAL)");
+      if (c.brain().placement() == config::BrainConfig::SAMPLE_PARALLEL && c.brain().num_samples() < s.comm.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "brain.placement: SAMPLE_PARALLEL spreads each prompt's brain.num_samples = ", c.brain().num_samples(),
+            " samples over the ranks, so it needs at least one per rank (", s.comm.size(),
+            " ranks); use GROUP_LOCAL or more samples"));
       }
       auto data = data::ReadPrompts(path, c.data(), s.tokenizer);
       if (!data.ok()) return data.status();

@@ -42,6 +42,10 @@ class TrainingTask {
   virtual absl::StatusOr<int64_t> BeginRound(int64_t round, const std::vector<int64_t>& units) = 0;
   // The global unit count of a round before BeginRound (for planning); the same for every round.
   virtual int64_t UnitsPerRound() const = 0;
+  // True when every rank trains on every unit, each holding its share of the unit's rows (BRAIn
+  // SAMPLE_PARALLEL: a group's samples spread over ranks). The trainer then gives every rank all of a
+  // round's units, counts groups once (MAX over ranks, not SUM) and hands the objective a group reducer.
+  virtual bool SharesUnitsAcrossRanks() const { return false; }
   // Called once a round's last step is done (BRAIn refreshes its proposal every K rounds here).
   virtual void EndRound(int64_t /*round*/) {}
   // Called after each checkpoint with the first round a resume can start in (that of the oldest kept

@@ -23,8 +23,8 @@ from safetensors.numpy import load_file
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from run_helpers import (Checks, final_checkpoint, metrics, run_brain, same_files, shard_names,  # noqa: E402
-                         write_config, write_task)
+from run_helpers import (Checks, final_checkpoint, metrics, relative_difference, run_brain,  # noqa: E402
+                         same_files, shard_names, write_config, write_task)
 
 BRAIN, MPIEXEC = sys.argv[1], sys.argv[2]
 MPI_FLAGS = sys.argv[3:]
@@ -33,18 +33,6 @@ check = Checks()
 
 def brain(*args, check_rc=0):
     return run_brain(MPIEXEC, MPI_FLAGS, BRAIN, *args, check_rc=check_rc)
-
-
-def relative_difference(dir_a, dir_b, name="model.safetensors"):
-    """||a - b|| / ||a|| over every tensor of the two files. A global norm, not a per-element maximum: Adam
-    turns fp32 round-off in gradients that are zero in exact arithmetic (the attention key bias) into
-    lr-sized steps, so single elements may differ at 1e-4 while the models agree to 1e-7."""
-    a, b = load_file(os.path.join(dir_a, name)), load_file(os.path.join(dir_b, name))
-    if a.keys() != b.keys():
-        return float("inf")
-    diff = sum(float(np.sum((a[k].astype(np.float64) - b[k]) ** 2)) for k in a)
-    norm = sum(float(np.sum(a[k].astype(np.float64) ** 2)) for k in a)
-    return (diff / max(norm, 1e-30)) ** 0.5
 
 
 def both_stages(root, name, command, body, **models):

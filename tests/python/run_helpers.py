@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import numpy as np
+from safetensors.numpy import load_file
 
 from byte_tokenizer import write_tokenizer
 
@@ -98,3 +99,15 @@ def same_files(a, b, names=None):
 
 def shard_names(d):
     return ["model.safetensors"] + sorted(f for f in os.listdir(d) if f.startswith("optimizer_rank_"))
+
+
+def relative_difference(dir_a, dir_b, name="model.safetensors"):
+    """||a - b|| / ||a|| over every tensor of the two files. A global norm, not a per-element maximum: Adam
+    turns fp32 round-off in gradients that are zero in exact arithmetic (the attention key bias) into
+    lr-sized steps, so single elements may differ at 1e-4 while the models agree to 1e-7."""
+    a, b = load_file(os.path.join(dir_a, name)), load_file(os.path.join(dir_b, name))
+    if a.keys() != b.keys():
+        return float("inf")
+    diff = sum(float(np.sum((a[k].astype(np.float64) - b[k]) ** 2)) for k in a)
+    norm = sum(float(np.sum(a[k].astype(np.float64) ** 2)) for k in a)
+    return (diff / max(norm, 1e-30)) ** 0.5

@@ -156,7 +156,9 @@ TEST_P(LogqTest, LogqEqualsNoCacheTeacherForcedReference) {
       EXPECT_NEAR(s.token_logq[j], lq, 2e-5);
       ref += lq;
       seq.push_back(s.token_ids[j]);
-      if (static_cast<int64_t>(j) < o.min_new_tokens) EXPECT_NE(s.token_ids[j], kVocab - 1);
+      if (static_cast<int64_t>(j) < o.min_new_tokens) {
+        EXPECT_NE(s.token_ids[j], kVocab - 1);
+      }
     }
     EXPECT_NEAR(s.logq, ref, 1e-4);
     if (s.finish_reason == FinishReason::kEos) {
@@ -211,6 +213,17 @@ TEST(Generator, SameSamplesForAnyBatchSizeAndRefillPolicy) {
   std::vector<Sample> expect;
   for (const auto& s : reference) if (s.prompt_id == prompts[1].prompt_id || s.prompt_id == prompts[4].prompt_id) expect.push_back(s);
   ExpectSame(expect, part, "subset");
+  // A subset of every prompt's sample indices (one rank's share under SAMPLE_PARALLEL) gives exactly
+  // those samples of the full set.
+  GenerateOptions g;
+  g.sampling = o;
+  g.seed = {5, 1};
+  g.sample_indices = {1, 3};
+  auto share = GenerateSamples(*m, prompts, 4, g);
+  ASSERT_TRUE(share.ok()) << share.status();
+  std::vector<Sample> expect_share;
+  for (const auto& s : reference) if (s.sample_index % 2 == 1) expect_share.push_back(s);
+  ExpectSame(expect_share, *share, "sample indices {1, 3}");
   // Another seed gives other samples.
   const auto other = Draw(*m, prompts, 4, o, /*seed=*/6);
   int differ = 0;
@@ -262,6 +275,14 @@ TEST(Generator, RejectsBadInput) {
   EXPECT_FALSE(GenerateSamples(*m, {Prompt{1, {}}}, 1, g).ok());
   EXPECT_FALSE(GenerateSamples(*m, {Prompt{1, {5}}, Prompt{1, {6}}}, 1, g).ok());
   EXPECT_FALSE(GenerateSamples(*m, {Prompt{1, {kVocab}}}, 1, g).ok());
+  for (const std::vector<int64_t>& bad : std::vector<std::vector<int64_t>>{{2}, {1, 1}, {1, 0}, {-1}}) {
+    g.sample_indices = bad;
+    const auto out = GenerateSamples(*m, MakePrompts(1, 1), 2, g);
+    EXPECT_FALSE(out.ok()) << "sample_indices of size " << bad.size();
+    if (!out.ok()) {
+      EXPECT_NE(out.status().message().find("sample_indices"), std::string::npos) << out.status();
+    }
+  }
 }
 
 }  // namespace

@@ -4,7 +4,8 @@ the ranks (rank r draws samples r, r + W, ...), every rank trains on every group
 are finished by all-reduces. The reference is the same run with GROUP_LOCAL (all of a group's samples on
 one rank): the samples are the same (seeds key on the sample index), so the exports, losses and group
 counts must agree to fp32 rounding. Checked at np 2 (2 samples per rank) and np 3 (uneven: 2, 1, 1), and
-that SAMPLE_PARALLEL with fewer samples than ranks is refused with an error naming the fields.
+at stage 3, across a kill-and-resume, and that SAMPLE_PARALLEL with fewer samples than ranks is refused
+with an error naming the fields.
 Usage: sample_parallel_test.py BRAIN MPIEXEC [MPIEXEC_FLAGS...]
 """
 import os
@@ -13,7 +14,9 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
-from run_helpers import Checks, metrics, relative_difference, run_brain, write_config, write_task  # noqa: E402
+from safetensors.numpy import load_file  # noqa: E402
+from run_helpers import (Checks, final_checkpoint, metrics, relative_difference, run_brain,  # noqa: E402
+                         write_config, write_task)
 
 BRAIN, MPIEXEC = sys.argv[1], sys.argv[2]
 MPI_FLAGS = sys.argv[3:]
@@ -24,14 +27,15 @@ def brain(*args, np_=2, check_rc=0):
     return run_brain(MPIEXEC, MPI_FLAGS, BRAIN, *args, np_=np_, check_rc=check_rc)
 
 
-def align(root, name, placement, np_, samples=4):
+def align(root, name, placement, np_, samples=4, stage=0, extra_args=(), check_rc=0):
     body = f"""data {{ train_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
 brain {{ num_samples: {samples} tau: 1.0 num_rounds: 2 prompts_per_round: 6 placement: {placement} }}
 optimizer {{ learning_rate: 1e-3 schedule: CONSTANT micro_batch_size: 2 }}
-sampling {{ max_new_tokens: 6 batch_size: 8 }}"""
+sampling {{ max_new_tokens: 6 batch_size: 8 }}
+distributed {{ sharding_stage: {stage} }}"""
     cfg = write_config(root, name, body, policy=f'path: "{root}/runs/sft/export"',
                        extra_models=f'reward {{ path: "{root}/runs/rm/export" }}')
-    return brain("align", "--config", cfg, np_=np_, check_rc=0 if samples >= np_ else None), os.path.join(root, "runs", name)
+    return brain("align", "--config", cfg, *extra_args, np_=np_, check_rc=check_rc), os.path.join(root, "runs", name)
 
 
 def main():
@@ -64,7 +68,24 @@ optimizer {{ learning_rate: 3e-3 max_steps: 3 micro_batch_size: 4 }}""", policy=
             diff = relative_difference(os.path.join(local, "export"), os.path.join(spread, "export"))
             check(diff < 1e-5, f"np {np_}: export equals GROUP_LOCAL's (relative difference {diff:.1e})")
 
-        p, _ = align(root, "too_few", "SAMPLE_PARALLEL", 3, samples=2)
+        # Stage 3 (the policy and the frozen models sharded) and kill-and-resume (the rerun reloads each
+        # rank's cached share of the round) give the same export.
+        reference = os.path.join(root, "runs", "sample_parallel_np2", "export")
+        p, stage3 = align(root, "sample_parallel_s3", "SAMPLE_PARALLEL", 2, stage=3)
+        diff = relative_difference(reference, os.path.join(stage3, "export")) if p.returncode == 0 else float("inf")
+        check(diff < 1e-5, f"SAMPLE_PARALLEL at stage 3 equals stage 0 (relative difference {diff:.1e})")
+        if p.returncode == 0:
+            shard = load_file(os.path.join(final_checkpoint(stage3), "optimizer_rank_00001.safetensors"))
+            check("adam_exp_avg.0" in shard, "the stage-3 run kept per-block optimiser shards")
+        p, _ = align(root, "sample_parallel_resumed", "SAMPLE_PARALLEL", 2, extra_args=("--stop-after-steps", "1"),
+                     check_rc=75)
+        check(p.returncode == 75, "SAMPLE_PARALLEL --stop-after-steps 1 exits 75")
+        p, resumed = align(root, "sample_parallel_resumed", "SAMPLE_PARALLEL", 2)
+        diff = relative_difference(reference, os.path.join(resumed, "export")) if p.returncode == 0 else float("inf")
+        check("resumed from" in p.stderr and diff == 0,
+              f"resumed SAMPLE_PARALLEL run equals the uninterrupted one (relative difference {diff:.1e})")
+
+        p, _ = align(root, "too_few", "SAMPLE_PARALLEL", 3, samples=2, check_rc=None)
         check(p.returncode != 0 and "brain.placement" in p.stderr and "brain.num_samples" in p.stderr,
               "SAMPLE_PARALLEL with 2 samples on 3 ranks is refused, naming the fields")
     finally:

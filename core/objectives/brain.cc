@@ -199,15 +199,22 @@ ObjectiveOutput BrainObjective::Compute(const Batch& batch, const StepContext& c
   m["ess_mean"] = ess_mean;
   m["ess_min"] = ess_min;
   m["max_alpha_mean"] = alpha_result.max_alpha.masked_select(keep_group).sum().item<double>() / kept;
-  // Means over kept samples: NaN (undefined) when every group was dropped, so every micro-batch reports
-  // the same metric names and the trainer can reduce them over ranks (it skips non-finite values).
-  const bool any_kept = keep.sum().item<int64_t>() > 0;
-  const double undefined = std::numeric_limits<double>::quiet_NaN();
+  // Means over kept samples, over every rank holding part of the groups (one SUM and one MAX under
+  // SAMPLE_PARALLEL, so each rank reports the groups' values, not its share's): NaN (undefined) when
+  // every group was dropped, so every micro-batch reports the same metric names and the trainer can
+  // reduce them over ranks (it skips non-finite values).
+  const torch::Tensor zero = torch::zeros({}, torch::kFloat64);
   // KL(q'‖p) estimate from the cached scores; equals KL(q_θ‖p) at a round's start when K = 1.
-  m["kl_estimate"] =
-      any_kept ? (proposal - F64(batch.prior_logprobs)).masked_select(keep).mean().item<double>() : undefined;
-  m["reward_mean"] = any_kept ? F64(batch.rewards).masked_select(keep).mean().item<double>() : undefined;
-  m["coefficient_abs_max"] = any_kept ? coefficient.abs().max().item<double>() : undefined;
+  const torch::Tensor sums = reducer.AllReduceSum(torch::stack(
+      {keep.to(torch::kFloat64).sum(), torch::where(keep, proposal - F64(batch.prior_logprobs), zero).sum(),
+       torch::where(keep, F64(batch.rewards), zero).sum()}));
+  const torch::Tensor coefficient_max =
+      reducer.AllReduceMax(coefficient.numel() > 0 ? coefficient.abs().max().reshape({1}) : zero.reshape({1}));
+  const double kept_samples = sums[0].item<double>();
+  const double undefined = std::numeric_limits<double>::quiet_NaN();
+  m["kl_estimate"] = kept_samples > 0 ? sums[1].item<double>() / kept_samples : undefined;
+  m["reward_mean"] = kept_samples > 0 ? sums[2].item<double>() / kept_samples : undefined;
+  m["coefficient_abs_max"] = kept_samples > 0 ? coefficient_max.item<double>() : undefined;
   return out;
 }
 

@@ -75,6 +75,12 @@ void Check(BrainConfig config) {
   at::Tensor loss = at::full({1}, out.loss.item<double>(), at::kDouble);
   comm->AllReduce(loss, distributed::ReduceOp::kSum);
   EXPECT_NEAR(loss.item<double>(), ref.loss.item<double>(), 1e-12);
+  // Every rank reports the groups' metrics (not its share's), equal to GROUP_LOCAL's on the whole batch.
+  ASSERT_EQ(out.metrics.size(), ref.metrics.size());
+  for (const auto& [name, value] : ref.metrics) {
+    ASSERT_EQ(out.metrics.count(name), 1u) << name;
+    EXPECT_NEAR(out.metrics.at(name), value, 1e-9 * std::max(1.0, std::abs(value))) << name;
+  }
 }
 
 TEST(BrainSampleParallelMpi, SoftmaxSelfNormalized) {

@@ -11,18 +11,28 @@ namespace brain::train {
 namespace {
 
 constexpr char kHeadPrefix[] = "ava_reward_head.";
+constexpr char kQHeadKey[] = "ava_q_head.weight";
 
 }  // namespace
 
 AvaTask::AvaTask(const config::AvaConfig& config, std::shared_ptr<model::CausalLm> policy,
-                 std::vector<Demonstration> demonstrations, std::vector<PreferencePair> pairs, int64_t pad_id)
+                 std::vector<Demonstration> demonstrations, std::vector<PreferencePair> pairs, int64_t pad_id,
+                 uint64_t seed)
     : config_(config),
       policy_(std::move(policy)),
       head_(policy_->config().hidden_size),
       demonstrations_(std::move(demonstrations)),
       pairs_(std::move(pairs)),
       pad_id_(pad_id) {
-  head_->to(policy_->LmHeadWeight().scalar_type());
+  const torch::Tensor lm_head = policy_->LmHeadWeight();
+  head_->to(lm_head.scalar_type());
+  if (config_.q_form() == config::AvaConfig::FRESH_HEAD) {
+    // Drawn on the CPU from the run seed (the same head on every rank), then placed like the LM head.
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed ^ 0x51f15e5d0a7aull);
+    torch::Tensor init = torch::empty(lm_head.sizes(), torch::kFloat32);
+    init.normal_(0.0, 0.02, gen);
+    q_head_ = init.to(lm_head.options()).set_requires_grad(true);
+  }
 }
 
 int64_t AvaTask::UnitsPerRound() const {
@@ -75,10 +85,12 @@ void AvaTask::Forward(TrainBatch& batch) {
     in.q_logits = policy_->Logits(out.hidden);
     in.target_ids = p.targets.clamp_min(0);
   } else {
-    // TEMPERED_LOGPROB: log_softmax(α·logits)[y] = the fused kernel on α-scaled hidden states.
+    // TEMPERED_LOGPROB (FRESH_HEAD: the same on the fresh head's logits): log_softmax(α·logits)[y] = the
+    // fused kernel on α-scaled hidden states.
     const torch::Tensor hidden = out.hidden.reshape({rows * length, -1}) * config_.alpha();
-    in.q_values = kernels::WeightedTokenLogprobs(hidden, policy_->LmHeadWeight(), p.targets.reshape({-1}))
-                      .logprob.reshape({rows, length});
+    const torch::Tensor q_head = q_head_.defined() ? q_head_ : policy_->LmHeadWeight();
+    in.q_values =
+        kernels::WeightedTokenLogprobs(hidden, q_head, p.targets.reshape({-1})).logprob.reshape({rows, length});
   }
   model::AvaRewardOutput reward = head_->forward(out.hidden);
   in.reward_mu = reward.mu;
@@ -86,11 +98,16 @@ void AvaTask::Forward(TrainBatch& batch) {
   if (Weighted()) in.reward_weights = out.attention_weights;
 }
 
-std::vector<torch::Tensor> AvaTask::ExtraTrainedParameters() { return head_->parameters(); }
+std::vector<torch::Tensor> AvaTask::ExtraTrainedParameters() {
+  std::vector<torch::Tensor> out = head_->parameters();
+  if (q_head_.defined()) out.push_back(q_head_);
+  return out;
+}
 
 std::map<std::string, torch::Tensor> AvaTask::ExtraModelTensors() {
   std::map<std::string, torch::Tensor> out;
   for (const auto& item : head_->named_parameters()) out[kHeadPrefix + item.key()] = item.value();
+  if (q_head_.defined()) out[kQHeadKey] = q_head_;
   return out;
 }
 
@@ -103,13 +120,27 @@ absl::Status AvaTask::RestoreExtraModelTensors(const std::map<std::string, torch
     }
     item.value().copy_(it->second);
   }
+  if (q_head_.defined()) {
+    auto it = tensors.find(kQHeadKey);
+    if (it == tensors.end()) return absl::DataLossError("checkpoint: missing the AVA FRESH_HEAD Q head 'ava_q_head.weight'");
+    if (it->second.sizes() != q_head_.sizes()) {
+      return absl::DataLossError(absl::StrCat("checkpoint: 'ava_q_head.weight' has shape ",
+                                              c10::str(it->second.sizes()), ", the model needs ",
+                                              c10::str(q_head_.sizes())));
+    }
+    q_head_.copy_(it->second);
+  }
   return absl::OkStatus();
 }
 
 absl::Status AvaTask::ExportExtras(const std::string& dir) {
   model::TensorMap tensors;
   for (const auto& item : head_->named_parameters()) tensors[item.key()] = item.value().detach();
-  return model::SaveSafetensors(dir + "/ava_reward_head.safetensors", tensors);
+  if (auto status = model::SaveSafetensors(dir + "/ava_reward_head.safetensors", tensors); !status.ok()) {
+    return status;
+  }
+  if (!q_head_.defined()) return absl::OkStatus();
+  return model::SaveSafetensors(dir + "/ava_q_head.safetensors", {{"weight", q_head_.detach()}});
 }
 
 }  // namespace brain::train

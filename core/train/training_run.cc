@@ -152,10 +152,6 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
           new BrainTask(c, s.comm, s.run_dir, std::move(models), std::move(prompts), *sampling, s.pad_id));
     }
     case config::ExperimentConfig::kAva: {
-      if (c.ava().q_form() == config::AvaConfig::FRESH_HEAD) {
-        return absl::UnimplementedError("ava.q_form: FRESH_HEAD is not supported by `brain ava` yet "
-                                        "(use TEMPERED_LOGPROB or PROB_LITERAL)");
-      }
       auto policy = s.Model(c.models().policy(), "models.policy", model::HeadKind::kLanguageModel, false);
       if (!policy.ok()) return policy.status();
       std::vector<Demonstration> demonstrations;
@@ -178,7 +174,7 @@ absl::StatusOr<std::unique_ptr<TrainingTask>> CreateTask(const Setup& s) {
         }
       }
       return std::unique_ptr<TrainingTask>(
-          new AvaTask(c.ava(), *policy, std::move(demonstrations), std::move(pairs), s.pad_id));
+          new AvaTask(c.ava(), *policy, std::move(demonstrations), std::move(pairs), s.pad_id, c.seed()));
     }
     default:
       return absl::InvalidArgumentError("algorithm: no algorithm chosen");

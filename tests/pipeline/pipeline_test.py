@@ -6,7 +6,8 @@ Checks, each able to fail:
   - every subcommand finishes, writes metrics.jsonl, checkpoints and an HF export;
   - SFT lowers its loss (also with bf16 parameters and fp32 master weights); the export loads in
     transformers with logits equal to brain's own forward (model_driver) and weights equal to the final
-    checkpoint's; the reward model's export scores equally in transformers; AVA exports its reward head;
+    checkpoint's; the reward model's export scores equally in transformers; AVA exports its reward head,
+    and with q_form FRESH_HEAD a trained fresh Q head that a kill-and-resume restores bitwise;
   - kill-and-resume (--stop-after-steps, and SIGUSR1 to mpirun) ends bitwise equal to an uninterrupted
     run (model and optimiser shards), for SFT and for BRAIn (whose round samples are cached);
   - a newest checkpoint without DONE is skipped with a warning and the previous one is used;
@@ -160,6 +161,35 @@ optimizer {{ learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }}""", policy=
               "brain ava (np 2): AVA-p trains, logs CER, exports the reward head")
         check(os.path.exists(head) and np.abs(load_file(head)["proj.weight"]).max() > 0,
               "the zero-initialised reward head moved")
+
+        # ---- AVA-p with a fresh Q head (q_form FRESH_HEAD): trained, checkpointed, exported; a killed
+        # and resumed run ends bitwise equal to an uninterrupted one (the head is restored, not redrawn)
+        fresh_body = f"""data {{ train_path: "{root}/pairs.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
+ava {{ mode: AVA_P q_form: FRESH_HEAD }}
+optimizer {{ learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }}"""
+        fresh = config(root, "ava_fresh", fresh_body, policy=f'path: "{export}"')
+        p = brain("ava", "--config", fresh)
+        run_f = os.path.join(root, "runs", "ava_fresh")
+        q_head = os.path.join(run_f, "export", "ava_q_head.safetensors")
+        lm = load_file(os.path.join(export, "model.safetensors"))["transformer.wte.weight"]
+        q = load_file(q_head)["weight"] if os.path.exists(q_head) else np.zeros(0)
+        check(p.returncode == 0 and q.shape == lm.shape and np.isfinite(q).all() and np.abs(q - lm).max() > 0.01,
+              f"brain ava q_form FRESH_HEAD: exports a trained {q.shape} Q head that is not the LM head")
+        still = config(root, "ava_fresh_tiny_lr", fresh_body.replace("learning_rate: 1e-3", "learning_rate: 1e-9"),
+                       policy=f'path: "{export}"')
+        p = brain("ava", "--config", still)
+        q0_path = os.path.join(root, "runs", "ava_fresh_tiny_lr", "export", "ava_q_head.safetensors")
+        q0 = load_file(q0_path)["weight"] if os.path.exists(q0_path) else np.zeros(0)
+        check(q0.shape == q.shape and abs(float(q0.std()) - 0.02) < 0.002 and np.abs(q - q0).max() > 1e-4,
+              f"the fresh Q head starts at N(0, 0.02²) (std {float(q0.std()) if q0.size else 0:.4f}) and trains")
+        fresh_b = config(root, "ava_fresh_b", fresh_body, policy=f'path: "{export}"')
+        p = brain("ava", "--config", fresh_b, "--stop-after-steps", "2", check_rc=75)
+        p = brain("ava", "--config", fresh_b)
+        run_fb = os.path.join(root, "runs", "ava_fresh_b")
+        check(p.returncode == 0 and "resumed from" in p.stderr and
+              same_files(final_checkpoint(run_f), final_checkpoint(run_fb), shard_names(final_checkpoint(run_f))) and
+              same_files(os.path.join(run_f, "export"), os.path.join(run_fb, "export"), ["ava_q_head.safetensors"]),
+              "FRESH_HEAD killed and resumed: final checkpoint and exported Q head bitwise equal to the uninterrupted run")
 
         # ---- BRAIn: uninterrupted vs SIGUSR1-interrupted and resumed
         rm_export = os.path.join(run_rm, "export")

@@ -10,7 +10,7 @@ rounding — the stage-0 run is the independent reference. Also checked, each ab
     shards), and the optimiser shards hold per-block AdamW state;
   - BRAIn (frozen prior, reward model and proposal sharded and gathered per phase; the proposal is
     refreshed from the sharded policy each round), DPO (sharded reference), the reward model (score
-    head) and AVA (a reward head outside the shards, updated beside them).
+    head) and AVA (a reward head, and with FRESH_HEAD a Q head, outside the shards, updated beside them).
 Usage: stage3_test.py BRAIN MPIEXEC [MPIEXEC_FLAGS...]
 """
 import os
@@ -100,6 +100,10 @@ ava { mode: AVA_P }
 optimizer { learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }""", policy=f'path: "{export}"')
         compare("AVA policy", ava)
         compare("AVA reward head (outside the shards)", ava, name="ava_reward_head.safetensors")
+        fresh = both_stages(root, "ava_fresh", "ava", pairs + """
+ava { mode: AVA_P q_form: FRESH_HEAD }
+optimizer { learning_rate: 1e-3 max_steps: 4 micro_batch_size: 4 }""", policy=f'path: "{export}"')
+        compare("AVA fresh Q head (outside the shards)", fresh, name="ava_q_head.safetensors")
 
         reward = f'reward {{ path: "{os.path.join(rm[0], "export") if rm[0] else ""}" }}'
         align = both_stages(root, "align", "align", f"""data {{ train_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}

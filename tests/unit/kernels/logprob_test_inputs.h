@@ -1,4 +1,5 @@
-// Shared by the fused log-prob kernel tests: random inputs, their fp64 twin and a relative error.
+// Shared by the fused log-prob kernel tests: random inputs, their fp64 twin, a relative error, the
+// fused-vs-reference comparison and finite-difference gradients.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -6,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 #include "kernels/weighted_token_logprobs.h"
 
@@ -45,6 +47,26 @@ inline double RelErr(const torch::Tensor& a, const torch::Tensor& b) {
   const torch::Tensor ad = a.detach().cpu().to(torch::kDouble), bd = b.detach().cpu().to(torch::kDouble);
   return (ad - bd).abs().max().item<double>() / std::max(bd.abs().max().item<double>(), 1e-300);
 }
+
+// What a fused op and its naive reference produce for the same inputs (`loss` only for ops that reduce).
+struct LogprobResult {
+  torch::Tensor loss, logprob, grad_hidden, grad_weight;
+};
+
+// Every field of `got` within relative error `tol` of `want` (the loss when both have one).
+inline void ExpectClose(const LogprobResult& got, const LogprobResult& want, double tol, const std::string& what) {
+  if (got.loss.defined() && want.loss.defined()) {
+    EXPECT_LE(RelErr(got.loss, want.loss), tol) << what << " loss";
+  }
+  EXPECT_LE(RelErr(got.logprob, want.logprob), tol) << what << " logprob";
+  EXPECT_LE(RelErr(got.grad_hidden, want.grad_hidden), tol) << what << " grad_hidden";
+  EXPECT_LE(RelErr(got.grad_weight, want.grad_weight), tol) << what << " grad_weight";
+}
+
+// Test shapes: N tokens, hidden size d, vocabulary V, chunk rows (0 = automatic).
+struct Shape {
+  int64_t n, d, v, chunk;
+};
 
 // Checks `grad_hidden` and `grad_weight` entry by entry against central differences of the scalar
 // `loss(hidden, weight)` at the inputs' values (step 1e-6, tolerance 1e-8: fp64 inputs).

@@ -17,10 +17,9 @@ using test_inputs::AsDouble;
 using test_inputs::MakeLogprobInputs;
 using test_inputs::RelErr;
 using Inputs = test_inputs::LogprobInputs;
-
-struct Result {
-  torch::Tensor loss, logprob, grad_hidden, grad_weight;
-};
+using Result = test_inputs::LogprobResult;
+using test_inputs::ExpectClose;
+using test_inputs::Shape;
 
 Result RunFused(const Inputs& in, int64_t chunk_rows, double grad_output = 1.0) {
   WeightedLogprobOptions options;
@@ -43,16 +42,6 @@ Result RunNaive(const Inputs& in, double grad_output = 1.0) {
   return {loss.detach(), lp.detach(), grads[0], grads[1]};
 }
 
-void ExpectClose(const Result& got, const Result& want, double tol, const std::string& what) {
-  EXPECT_LE(RelErr(got.loss, want.loss), tol) << what << " loss";
-  EXPECT_LE(RelErr(got.logprob, want.logprob), tol) << what << " logprob";
-  EXPECT_LE(RelErr(got.grad_hidden, want.grad_hidden), tol) << what << " grad_hidden";
-  EXPECT_LE(RelErr(got.grad_weight, want.grad_weight), tol) << what << " grad_weight";
-}
-
-struct Shape {
-  int64_t n, d, v, chunk;
-};
 
 TEST(WeightedLogprobSumTest, MatchesNaiveInDoubleAcrossChunkBoundaries) {
   for (const Shape& s : std::vector<Shape>{{37, 16, 101, 8},
@@ -73,7 +62,9 @@ TEST(WeightedLogprobSumTest, GradientIsScaledByGradOutput) {
   const Inputs in = MakeLogprobInputs(30, 6, 41, torch::kDouble, 7);
   for (double go : {2.5, -0.75, 0.0}) {
     ExpectClose(RunFused(in, 8, go), RunNaive(in, go), 1e-12, "grad_output " + std::to_string(go));
-    if (go == 0.0) EXPECT_TRUE(RunFused(in, 8, go).grad_weight.eq(0).all().item<bool>());
+    if (go == 0.0) {
+      EXPECT_TRUE(RunFused(in, 8, go).grad_weight.eq(0).all().item<bool>());
+    }
   }
 }
 

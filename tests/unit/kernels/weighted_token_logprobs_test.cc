@@ -16,10 +16,9 @@ using test_inputs::AsDouble;
 using test_inputs::MakeLogprobInputs;
 using test_inputs::RelErr;
 using Inputs = test_inputs::LogprobInputs;
-
-struct Result {
-  torch::Tensor logprob, grad_hidden, grad_weight;
-};
+using Result = test_inputs::LogprobResult;
+using test_inputs::ExpectClose;
+using test_inputs::Shape;
 
 Result RunFused(const Inputs& in, int64_t chunk_rows) {
   WeightedLogprobOptions options;
@@ -27,24 +26,15 @@ Result RunFused(const Inputs& in, int64_t chunk_rows) {
   const torch::Tensor lp =
       WeightedTokenLogprobs(in.hidden, in.weight, in.targets, kDefaultIgnoreIndex, options).logprob;
   const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.token_weights.to(lp.scalar_type())});
-  return {lp.detach(), grads[0], grads[1]};
+  return {torch::Tensor(), lp.detach(), grads[0], grads[1]};
 }
 
 Result RunNaive(const Inputs& in) {
   const torch::Tensor lp = NaiveWeightedTokenLogprobs(in.hidden, in.weight, in.targets).logprob;
   const auto grads = torch::autograd::grad({lp}, {in.hidden, in.weight}, {in.token_weights.to(lp.scalar_type())});
-  return {lp.detach(), grads[0], grads[1]};
+  return {torch::Tensor(), lp.detach(), grads[0], grads[1]};
 }
 
-void ExpectClose(const Result& got, const Result& want, double tol, const std::string& what) {
-  EXPECT_LE(RelErr(got.logprob, want.logprob), tol) << what << " logprob";
-  EXPECT_LE(RelErr(got.grad_hidden, want.grad_hidden), tol) << what << " grad_hidden";
-  EXPECT_LE(RelErr(got.grad_weight, want.grad_weight), tol) << what << " grad_weight";
-}
-
-struct Shape {
-  int64_t n, d, v, chunk;
-};
 
 TEST(WeightedTokenLogprobsTest, MatchesNaiveInDoubleForRandomShapes) {
   // N not divisible by the chunk, V prime or 1, chunk larger than N, auto chunk.

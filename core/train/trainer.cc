@@ -81,7 +81,8 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
     return absl::InvalidArgumentError("data: no training examples (every line was empty or skipped)");
   }
   const bool stage3 = config.distributed().sharding_stage() == 3;
-  if (stage3 && plan_options.units_per_round < comm.size()) {
+  const bool shared_units = task.SharesUnitsAcrossRanks();  // every rank trains on every unit
+  if (stage3 && !shared_units && plan_options.units_per_round < comm.size()) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "distributed.sharding_stage 3 needs at least one training unit per rank and round (%d units, %d ranks)",
         plan_options.units_per_round, comm.size()));
@@ -89,7 +90,6 @@ absl::StatusOr<TrainerResult> RunTrainer(const config::ExperimentConfig& config,
   // Shared units: every rank is dealt the whole round, as one rank would be, in micro-batches of
   // micro_batch_size × ranks units. A step then trains on the same units as it would with each unit on
   // one rank, and a rank holds as many rows per micro-batch (its 1/ranks of each unit's rows).
-  const bool shared_units = task.SharesUnitsAcrossRanks();
   if (shared_units) plan_options.micro_batch *= comm.size();
   const StepPlan plan(plan_options, shared_units ? 0 : comm.rank(), shared_units ? 1 : comm.size());
   const objectives::CommunicatorGroupReducer group_reducer(comm);

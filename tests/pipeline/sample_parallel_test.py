@@ -27,9 +27,9 @@ def brain(*args, np_=2, check_rc=0):
     return run_brain(MPIEXEC, MPI_FLAGS, BRAIN, *args, np_=np_, check_rc=check_rc)
 
 
-def align(root, name, placement, np_, samples=4, stage=0, extra_args=(), check_rc=0):
+def align(root, name, placement, np_, samples=4, stage=0, extra_args=(), check_rc=0, prompts=6):
     body = f"""data {{ train_path: "{root}/prompts.jsonl" max_prompt_tokens: 8 max_response_tokens: 8 }}
-brain {{ num_samples: {samples} tau: 1.0 num_rounds: 2 prompts_per_round: 6 placement: {placement} }}
+brain {{ num_samples: {samples} tau: 1.0 num_rounds: 2 prompts_per_round: {prompts} placement: {placement} }}
 optimizer {{ learning_rate: 1e-3 schedule: CONSTANT micro_batch_size: 2 }}
 sampling {{ max_new_tokens: 6 batch_size: 8 }}
 distributed {{ sharding_stage: {stage} }}"""
@@ -77,6 +77,10 @@ optimizer {{ learning_rate: 3e-3 max_steps: 3 micro_batch_size: 4 }}""", policy=
         if p.returncode == 0:
             shard = load_file(os.path.join(final_checkpoint(stage3), "optimizer_rank_00001.safetensors"))
             check("adam_exp_avg.0" in shard, "the stage-3 run kept per-block optimiser shards")
+        # Stage 3 needs a unit per rank only when units are dealt out: here one prompt per round is enough.
+        p, one = align(root, "sample_parallel_s3_one", "SAMPLE_PARALLEL", 2, stage=3, prompts=1)
+        check(p.returncode == 0 and len(metrics(one)) == 2,
+              "SAMPLE_PARALLEL at stage 3 with one prompt per round on 2 ranks trains (2 rounds of 1 step)")
         p, _ = align(root, "sample_parallel_resumed", "SAMPLE_PARALLEL", 2, extra_args=("--stop-after-steps", "1"),
                      check_rc=75)
         check(p.returncode == 75, "SAMPLE_PARALLEL --stop-after-steps 1 exits 75")

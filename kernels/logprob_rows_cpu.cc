@@ -15,31 +15,6 @@ namespace brain::kernels::internal {
 namespace {
 
 template <typename T>
-inline T RowMax(const T* z, int64_t v) {
-  T m = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : m)
-  for (int64_t j = 0; j < v; ++j) m = z[j] > m ? z[j] : m;
-  return m;
-}
-
-// s = Σ exp(z − m) and, when kEntropy, w = Σ exp(z − m)·(z − m); when kStore, z ← exp(z − m).
-template <typename T, bool kStore, bool kEntropy>
-inline void RowSumExp(T* z, int64_t v, T m, T* sum, T* wsum) {
-  T s = 0;
-  T w = 0;
-#pragma omp simd reduction(+ : s, w)
-  for (int64_t j = 0; j < v; ++j) {
-    const T d = z[j] - m;
-    const T e = ExpOf(d);
-    s += e;
-    if constexpr (kEntropy) w += e > 0 ? e * d : T(0);  // −inf logits: 0, not 0·(−inf)
-    if constexpr (kStore) z[j] = e;
-  }
-  *sum = s;
-  *wsum = w;
-}
-
-template <typename T>
 inline void RowSumExpAny(T* z, int64_t v, T m, bool store, bool entropy, T* sum, T* wsum) {
   if (store) {
     entropy ? RowSumExp<T, true, true>(z, v, m, sum, wsum) : RowSumExp<T, true, false>(z, v, m, sum, wsum);

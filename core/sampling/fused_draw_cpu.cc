@@ -27,23 +27,13 @@ BRAIN_CPU_CLONES float TemperAndMax(const float* z, float* x, int64_t v, float t
   return m;
 }
 
-BRAIN_CPU_CLONES float MaxOf(const float* x, int64_t v) {
-  float m = kNegInf;
-#pragma omp simd reduction(max : m)
-  for (int64_t j = 0; j < v; ++j) m = x[j] > m ? x[j] : m;
-  return m;
-}
+BRAIN_CPU_CLONES float MaxOf(const float* x, int64_t v) { return kernels::internal::RowMax(x, v); }
 
 // x ← exp(x − m); returns Σ x (−inf entries become 0).
 BRAIN_CPU_CLONES float ExpInPlaceAndSum(float* x, int64_t v, float m) {
-  float s = 0;
-#pragma omp simd reduction(+ : s)
-  for (int64_t j = 0; j < v; ++j) {
-    const float e = brain::kernels::FastExp(x[j] - m);
-    x[j] = e;
-    s += e;
-  }
-  return s;
+  float sum = 0, unused = 0;
+  kernels::internal::RowSumExp<float, /*kStore=*/true, /*kEntropy=*/false>(x, v, m, &sum, &unused);
+  return sum;
 }
 
 BRAIN_CPU_CLONES float SumOf(const float* x, int64_t v) {

@@ -1,16 +1,15 @@
 // CausalLm: shared forward plumbing (positions, masks, cache steps, autocast), heads and initialisation.
 #include "core/model/causal_lm.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
-#include <algorithm>
 #include <cmath>
 
 #include "absl/strings/match.h"
 #include "core/model/gpt2.h"
 #include "core/model/llama.h"
+#include "core/model/output_major_matmul.h"
 
 namespace brain::model {
 namespace {
@@ -85,68 +84,9 @@ ForwardOutput CausalLm::Forward(const torch::Tensor& input_ids, const torch::Ten
 
 torch::Tensor CausalLm::LmHeadWeight() const { return lm_head_ ? lm_head_->weight : EmbeddingWeight(); }
 
-namespace {
-
-// hidden·Wᵀ for a decode step (≤ 128 rows) on the CPU in fp32 without autograd, computed vocab-major:
-// for each block of W's rows, W_b·hᵀ ([block, rows], which MKL runs ~20% faster than h·W_bᵀ at these
-// shapes), transposed into the output while the block sits in cache. The LM head of a 64-row step
-// takes 0.84x the time of torch::linear (gpt2-124m, 2 threads; sampling_bench prints this ratio). The
-// transpose costs the same per logit whatever the hidden size, so it only pays when each logit is a
-// long dot product (d = 64: 1.6x slower), and with more rows its scattered writes cost more than the
-// matmul saves (1.05x at 256 rows); those cases keep torch::linear.
-constexpr int64_t kMaxVocabMajorRows = 128;
-constexpr int64_t kMinVocabMajorDim = 512;
-
-bool UseVocabMajorLogits(const torch::Tensor& hidden, const torch::Tensor& weight) {
-  const bool grad = at::GradMode::is_enabled() && (hidden.requires_grad() || weight.requires_grad());
-  if (grad || !hidden.device().is_cpu() || !weight.device().is_cpu() || hidden.dim() < 1 ||
-      hidden.scalar_type() != torch::kFloat32 || weight.scalar_type() != torch::kFloat32 ||
-      !weight.is_contiguous() || hidden.numel() == 0) {
-    return false;
-  }
-  return hidden.size(-1) >= kMinVocabMajorDim && hidden.numel() / hidden.size(-1) <= kMaxVocabMajorRows;
-}
-
-// dst[r·ld + j] = src[j·cols + r] for j < n, r < cols. Tiles of 16 source rows: ATen's strided copy
-// of a transposed view runs at ~1 GB/s here, which would cost more than the vocab-major matmul saves.
-void TransposeInto(const float* src, int64_t n, int64_t cols, float* dst, int64_t ld) {
-  constexpr int64_t kTile = 16;
-  at::parallel_for(0, (n + kTile - 1) / kTile, 16, [&](int64_t begin, int64_t end) {
-    for (int64_t tile = begin; tile < end; ++tile) {
-      const int64_t j0 = tile * kTile, j1 = std::min(n, j0 + kTile);
-      for (int64_t r = 0; r < cols; ++r) {
-        float* d = dst + r * ld;
-        for (int64_t j = j0; j < j1; ++j) d[j] = src[j * cols + r];
-      }
-    }
-  });
-}
-
-torch::Tensor VocabMajorLogits(const torch::Tensor& hidden, const torch::Tensor& weight) {
-  const int64_t vocab = weight.size(0), dim = weight.size(1);
-  const auto h = hidden.reshape({-1, dim});
-  const int64_t rows = h.size(0);
-  const auto h_t = h.t().contiguous();  // [d, rows]
-  auto out = torch::empty({rows, vocab}, h.options());
-  // Blocks of ~512 KB ([block, rows] fp32): 2048 vocabulary rows for a 64-row decode step.
-  const int64_t block = std::clamp<int64_t>((int64_t{1} << 17) / rows, 256, 4096);
-  auto scratch = torch::empty({std::min(block, vocab), rows}, h.options());
-  for (int64_t start = 0; start < vocab; start += block) {
-    const int64_t n = std::min(block, vocab - start);
-    auto z = scratch.narrow(0, 0, n);
-    at::mm_out(z, weight.narrow(0, start, n), h_t);
-    TransposeInto(z.data_ptr<float>(), n, rows, out.data_ptr<float>() + start, vocab);
-  }
-  auto sizes = hidden.sizes().vec();
-  sizes.back() = vocab;
-  return out.view(sizes);
-}
-
-}  // namespace
-
 torch::Tensor CausalLm::Logits(const torch::Tensor& hidden) const {
   const auto weight = LmHeadWeight();
-  if (UseVocabMajorLogits(hidden, weight)) return VocabMajorLogits(hidden, weight);
+  if (UseOutputMajorMatmul(hidden, weight)) return OutputMajorMatmul(hidden, weight, {});
   return torch::linear(hidden, weight);
 }
 

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "core/model/output_major_matmul.h"
+
 namespace brain::model {
 
 DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
@@ -10,7 +12,10 @@ DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
   if (with_bias) bias = register_parameter("bias", torch::zeros({out}));
 }
 
-torch::Tensor DenseImpl::forward(const torch::Tensor& x) { return torch::linear(x, weight, bias); }
+torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
+  if (UseOutputMajorMatmul(x, weight)) return OutputMajorMatmul(x, weight, bias);
+  return torch::linear(x, weight, bias);
+}
 
 Conv1dImpl::Conv1dImpl(int64_t in, int64_t out) {
   weight = register_parameter("weight", torch::empty({in, out}));
@@ -18,6 +23,7 @@ Conv1dImpl::Conv1dImpl(int64_t in, int64_t out) {
 }
 
 torch::Tensor Conv1dImpl::forward(const torch::Tensor& x) {
+  if (UseOutputMajorMatmul(x, weight.t())) return OutputMajorMatmul(x, weight.t(), bias);
   auto sizes = x.sizes().vec();
   sizes.back() = weight.size(1);
   return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(sizes);

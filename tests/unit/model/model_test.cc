@@ -176,9 +176,9 @@ TEST(CausalLmTest, PaddingInvariance) {
   }
 }
 
-// Inference logits of up to 128 rows with d >= 512 take the vocab-major blocked path (vocabulary blocks
-// of 2048 rows at 64 rows, so 5003 leaves a partial block); more rows, or autograd, take torch::linear.
-// All must equal hidden·Wᵀ computed in fp64.
+// Inference logits of 2..128 rows with d >= 512 take the output-major blocked path (vocabulary blocks
+// of 2048 rows at 64 rows, so 5003 leaves a partial block); one row, more rows, or autograd take
+// torch::linear. All must equal hidden·Wᵀ computed in fp64.
 TEST(CausalLmTest, LogitsMatchAnFp64HeadOnEveryPath) {
   auto config = PresetConfig("gpt2-tiny");
   ASSERT_TRUE(config.ok());
@@ -196,7 +196,7 @@ TEST(CausalLmTest, LogitsMatchAnFp64HeadOnEveryPath) {
   auto& model = *created;
   const int64_t d = model.config().hidden_size;
   const auto w64 = model.LmHeadWeight().detach().to(torch::kFloat64);
-  for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{64, d}, {2, 3, d}, {1, d}, {200, d}}) {
+  for (const std::vector<int64_t>& shape : std::vector<std::vector<int64_t>>{{64, d}, {2, 3, d}, {1, d}, {2, d}, {200, d}}) {
     const auto hidden = torch::randn(shape);
     const auto expect = torch::matmul(hidden.to(torch::kFloat64), w64.t());
     torch::Tensor got;

@@ -18,7 +18,8 @@ struct AttentionMask {
 AttentionMask BuildAttentionMask(const torch::Tensor& key_valid, int64_t past);
 
 // q: [B, H, Tq, hd]; k, v: [B, Hkv, Tk, hd] with Hkv dividing H (grouped-query attention).
-// Returns [B, H, Tq, hd]. Scale 1/sqrt(hd).
+// Returns [B, H, Tq, hd]. Scale 1/sqrt(hd). SDPA, except for CPU fp32 decode steps without autograd
+// (Tq = 1), which take kernels::DecodeAttentionCpu.
 torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const AttentionMask& mask);
 

@@ -46,3 +46,10 @@ if(EXISTS "${BRAIN_WHEEL_NVIDIA_DIR}")
   file(GLOB _brain_wheel_lib_dirs LIST_DIRECTORIES true "${BRAIN_WHEEL_NVIDIA_DIR}/*/lib")
   list(APPEND CMAKE_BUILD_RPATH ${_brain_wheel_lib_dirs})
 endif()
+
+# at::parallel_for is a header template: its OpenMP region exists only in translation units compiled
+# with -fopenmp. Without it every parallel_for in brain's own kernels ran on one thread. The link
+# names the compiler's libgomp, but libgomp.so.1 resolves through the run path above to the copy in
+# torch's lib directory, so the process keeps one OpenMP runtime (one thread pool) with LibTorch.
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+target_link_libraries(brain_torch INTERFACE OpenMP::OpenMP_CXX)

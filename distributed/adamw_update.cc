@@ -5,7 +5,9 @@
 #include <ATen/Dispatch.h>
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace brain::distributed {
 namespace {
@@ -92,14 +94,20 @@ void AdamWUpdate(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg,
 
 double SumOfSquares(const at::Tensor& grad) {
   if (FusedCpu({&grad})) {
-    double total = 0;
+    // Partial sums over fixed blocks, added in block order: the same bits whatever the thread count
+    // (a parallel_reduce would split the range by threads and round differently).
+    const int64_t n = grad.numel();
+    std::vector<double> partial(static_cast<size_t>((n + kGrain - 1) / kGrain), 0.0);
     AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "SumOfSquares", [&] {
       const scalar_t* g = grad.data_ptr<scalar_t>();
-      total = at::parallel_reduce(
-          0, grad.numel(), kGrain, 0.0,
-          [&](int64_t begin, int64_t end, double partial) { return partial + SumOfSquaresRange(g + begin, end - begin); },
-          [](double a, double b) { return a + b; });
+      at::parallel_for(0, static_cast<int64_t>(partial.size()), 1, [&](int64_t begin, int64_t end) {
+        for (int64_t b = begin; b < end; ++b) {
+          partial[b] = SumOfSquaresRange(g + b * kGrain, std::min(kGrain, n - b * kGrain));
+        }
+      });
     });
+    double total = 0;
+    for (const double p : partial) total += p;
     return total;
   }
   return grad.to(at::kDouble).pow(2).sum().cpu().item<double>();

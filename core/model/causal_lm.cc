@@ -9,7 +9,7 @@
 #include "absl/strings/match.h"
 #include "core/model/gpt2.h"
 #include "core/model/llama.h"
-#include "core/model/output_major_matmul.h"
+#include "core/model/cpu_inference_linear.h"
 
 namespace brain::model {
 namespace {
@@ -86,7 +86,7 @@ torch::Tensor CausalLm::LmHeadWeight() const { return lm_head_ ? lm_head_->weigh
 
 torch::Tensor CausalLm::Logits(const torch::Tensor& hidden) const {
   const auto weight = LmHeadWeight();
-  if (UseOutputMajorMatmul(hidden, weight)) return OutputMajorMatmul(hidden, weight, {});
+  if (UseCpuInferenceLinear(hidden, weight)) return CpuInferenceLinear(hidden, weight, {});
   return torch::linear(hidden, weight);
 }
 

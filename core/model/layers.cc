@@ -3,7 +3,7 @@
 
 #include <torch/torch.h>
 
-#include "core/model/output_major_matmul.h"
+#include "core/model/cpu_inference_linear.h"
 
 namespace brain::model {
 
@@ -13,7 +13,7 @@ DenseImpl::DenseImpl(int64_t in, int64_t out, bool with_bias) {
 }
 
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
-  if (UseOutputMajorMatmul(x, weight)) return OutputMajorMatmul(x, weight, bias);
+  if (UseCpuInferenceLinear(x, weight)) return CpuInferenceLinear(x, weight, bias);
   return torch::linear(x, weight, bias);
 }
 
@@ -23,7 +23,7 @@ Conv1dImpl::Conv1dImpl(int64_t in, int64_t out) {
 }
 
 torch::Tensor Conv1dImpl::forward(const torch::Tensor& x) {
-  if (UseOutputMajorMatmul(x, weight.t())) return OutputMajorMatmul(x, weight.t(), bias);
+  if (UseCpuInferenceLinear(x, weight.t())) return CpuInferenceLinear(x, weight.t(), bias);
   auto sizes = x.sizes().vec();
   sizes.back() = weight.size(1);
   return torch::addmm(bias, x.reshape({-1, x.size(-1)}), weight).view(sizes);

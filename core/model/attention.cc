@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "kernels/decode_attention.h"
 #include "kernels/decode_attention_cpu.h"
 
 namespace brain::model {
@@ -25,33 +26,6 @@ bool UseDecodeAttentionKernel(const torch::Tensor& q, const torch::Tensor& k, co
   const auto& m = mask.allowed;
   return !m.defined() || (m.scalar_type() == torch::kBool && m.size(0) == q.size(0) && m.size(1) == 1 &&
                           m.size(2) == 1 && m.size(3) == k.size(2) && m.stride(3) == 1);
-}
-
-torch::Tensor DecodeAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                              const AttentionMask& mask) {
-  kernels::DecodeAttentionArgs a;
-  a.batch = q.size(0);
-  a.heads = q.size(1);
-  a.kv_heads = k.size(1);
-  a.slots = k.size(2);
-  a.head_dim = q.size(3);
-  a.q = q.data_ptr<float>();
-  a.q_row = q.stride(0);
-  a.q_head = q.stride(1);
-  a.k = k.data_ptr<float>();
-  a.v = v.data_ptr<float>();
-  a.kv_row = k.stride(0);
-  a.kv_head = k.stride(1);
-  a.kv_slot = k.stride(2);
-  if (mask.allowed.defined()) {
-    a.allowed = mask.allowed.data_ptr<bool>();
-    a.allowed_row = mask.allowed.stride(0);
-  }
-  a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
-  auto out = torch::empty({a.batch, a.heads, 1, a.head_dim}, q.options());
-  a.out = out.data_ptr<float>();
-  kernels::DecodeAttentionCpu(a);
-  return out;
 }
 
 }  // namespace
@@ -80,7 +54,7 @@ torch::Tensor RepeatKvHeads(const torch::Tensor& x, int64_t num_heads) {
 
 torch::Tensor CausalAttention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const AttentionMask& mask) {
-  if (UseDecodeAttentionKernel(q, k, v, mask)) return DecodeAttention(q, k, v, mask);
+  if (UseDecodeAttentionKernel(q, k, v, mask)) return kernels::DecodeAttention(q, k, v, mask.allowed);
   const int64_t heads = q.size(1);
   const auto kk = RepeatKvHeads(k, heads);
   const auto vv = RepeatKvHeads(v, heads);

@@ -1,42 +1,16 @@
-// DecodeAttentionCpu (one query per row over its KV-cache slots) against an fp64 softmax attention
-// written out with explicit masks.
-#include "kernels/decode_attention_cpu.h"
+// DecodeAttention and its raw kernel DecodeAttentionCpu (one query per row over its KV-cache slots)
+// against an fp64 softmax attention written out with explicit masks.
+#include "kernels/decode_attention.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cmath>
 
+#include "kernels/decode_attention_cpu.h"
+
 namespace brain::kernels {
 namespace {
-
-// q [B, H, 1, hd], k/v [B, Hkv, T, hd] (any strides with contiguous hd), allowed [B, T] bool or undefined.
-torch::Tensor RunKernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                        const torch::Tensor& allowed) {
-  DecodeAttentionArgs a;
-  a.batch = q.size(0);
-  a.heads = q.size(1);
-  a.kv_heads = k.size(1);
-  a.slots = k.size(2);
-  a.head_dim = q.size(3);
-  a.q = q.data_ptr<float>();
-  a.q_row = q.stride(0);
-  a.q_head = q.stride(1);
-  a.k = k.data_ptr<float>();
-  a.v = v.data_ptr<float>();
-  a.kv_row = k.stride(0);
-  a.kv_head = k.stride(1);
-  a.kv_slot = k.stride(2);
-  if (allowed.defined()) {
-    a.allowed = allowed.data_ptr<bool>();
-    a.allowed_row = allowed.stride(0);
-  }
-  a.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(a.head_dim)));
-  auto out = torch::full({a.batch, a.heads, 1, a.head_dim}, std::nan(""));
-  a.out = out.data_ptr<float>();
-  DecodeAttentionCpu(a);
-  return out;
-}
 
 torch::Tensor Reference(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& allowed) {
@@ -78,7 +52,7 @@ TEST(DecodeAttentionCpuTest, MatchesAnFp64Reference) {
     }
     for (const bool masked : {true, false}) {
       const auto m = masked ? allowed : torch::Tensor();
-      const auto got = RunKernel(q, k, v, m);
+      const auto got = DecodeAttention(q, k, v, m);
       const auto expect = Reference(q, k, v, m);
       EXPECT_LT((got.to(torch::kFloat64) - expect).abs().max().item<double>(), 2e-6)
           << "B " << c.batch << " H " << c.heads << "/" << c.kv_heads << " T " << c.slots << " hd " << c.head_dim

@@ -9,10 +9,25 @@
 
 namespace brain::kernels {
 
+bool DecodeAttentionAccepts(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed) {
+  if (q.dim() != 4 || k.dim() != 4 || q.size(2) != 1 || k.sizes() != v.sizes() || k.strides() != v.strides() ||
+      q.size(0) != k.size(0) || q.size(3) != k.size(3) || k.size(1) == 0 || q.size(1) % k.size(1) != 0 ||
+      !DecodeAttentionSupports(q.size(3))) {
+    return false;
+  }
+  for (const at::Tensor* t : {&q, &k, &v}) {
+    if (!t->device().is_cpu() || t->scalar_type() != at::kFloat || t->stride(3) != 1) return false;
+  }
+  return !allowed.defined() || (allowed.device().is_cpu() && allowed.scalar_type() == at::kBool &&
+                                allowed.dim() >= 2 && allowed.size(0) == q.size(0) &&
+                                allowed.size(-1) == k.size(2) && allowed.numel() == q.size(0) * k.size(2) &&
+                                allowed.stride(-1) == 1);
+}
+
 at::Tensor DecodeAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& allowed) {
-  TORCH_CHECK(q.dim() == 4 && q.size(2) == 1 && k.dim() == 4 && k.sizes() == v.sizes() && k.strides() == v.strides(),
-              "DecodeAttention: q ", q.sizes(), ", k ", k.sizes(), ", v ", v.sizes());
-  TORCH_CHECK(q.stride(3) == 1 && k.stride(3) == 1, "DecodeAttention: head_dim must have unit stride");
+  TORCH_CHECK(DecodeAttentionAccepts(q, k, v, allowed), "DecodeAttention: unsupported operands q ", q.sizes(),
+              ", k ", k.sizes(), ", v ", v.sizes(), allowed.defined() ? ", allowed " : "",
+              allowed.defined() ? allowed.sizes() : at::IntArrayRef());
   DecodeAttentionArgs a;
   a.batch = q.size(0);
   a.heads = q.size(1);
@@ -28,9 +43,6 @@ at::Tensor DecodeAttention(const at::Tensor& q, const at::Tensor& k, const at::T
   a.kv_head = k.stride(1);
   a.kv_slot = k.stride(2);
   if (allowed.defined()) {
-    TORCH_CHECK(allowed.scalar_type() == at::kBool && allowed.size(0) == a.batch &&
-                    allowed.size(-1) == a.slots && allowed.stride(-1) == 1,
-                "DecodeAttention: allowed ", allowed.sizes());
     a.allowed = allowed.data_ptr<bool>();
     a.allowed_row = allowed.stride(0);
   }

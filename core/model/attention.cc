@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "kernels/decode_attention.h"
-#include "kernels/decode_attention_cpu.h"
 
 namespace brain::model {
 namespace {
@@ -16,16 +15,7 @@ namespace {
 bool UseDecodeAttentionKernel(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                               const AttentionMask& mask) {
   const bool grad = at::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad());
-  if (grad || q.size(2) != 1 || !q.device().is_cpu() || !kernels::DecodeAttentionSupports(q.size(3))) {
-    return false;
-  }
-  for (const auto* t : {&q, &k, &v}) {
-    if (t->scalar_type() != torch::kFloat32 || t->stride(3) != 1) return false;
-  }
-  if (k.strides() != v.strides()) return false;
-  const auto& m = mask.allowed;
-  return !m.defined() || (m.scalar_type() == torch::kBool && m.size(0) == q.size(0) && m.size(1) == 1 &&
-                          m.size(2) == 1 && m.size(3) == k.size(2) && m.stride(3) == 1);
+  return !grad && kernels::DecodeAttentionAccepts(q, k, v, mask.allowed);
 }
 
 }  // namespace

@@ -61,6 +61,22 @@ TEST(DecodeAttentionCpuTest, MatchesAnFp64Reference) {
   }
 }
 
+TEST(DecodeAttentionCpuTest, AcceptsOnlyOperandsTheKernelReads) {
+  const auto q = torch::randn({2, 4, 1, 16});
+  const auto k = torch::randn({2, 2, 5, 16});
+  const auto allowed = torch::ones({2, 1, 1, 5}, torch::kBool);
+  EXPECT_TRUE(DecodeAttentionAccepts(q, k, k, allowed));
+  EXPECT_TRUE(DecodeAttentionAccepts(q, k, k, torch::Tensor()));
+  EXPECT_FALSE(DecodeAttentionAccepts(torch::randn({2, 4, 2, 16}), k, k, allowed));           // two queries
+  EXPECT_FALSE(DecodeAttentionAccepts(q.to(torch::kFloat64), k.to(torch::kFloat64), k.to(torch::kFloat64), allowed));
+  EXPECT_FALSE(DecodeAttentionAccepts(torch::randn({2, 4, 1, 8}), torch::randn({2, 2, 5, 8}),
+                                      torch::randn({2, 2, 5, 8}), allowed));                  // head_dim 8
+  EXPECT_FALSE(DecodeAttentionAccepts(q, torch::randn({2, 3, 5, 16}), torch::randn({2, 3, 5, 16}), allowed));
+  EXPECT_FALSE(DecodeAttentionAccepts(q, k, torch::randn({2, 2, 7, 16}).narrow(2, 0, 5), allowed));  // v strides
+  EXPECT_FALSE(DecodeAttentionAccepts(q, k, k, torch::ones({2, 1, 1, 4}, torch::kBool)));    // slots differ
+  EXPECT_FALSE(DecodeAttentionAccepts(q, k, k, torch::ones({2, 5})));                         // not bool
+}
+
 TEST(DecodeAttentionCpuTest, SupportsHeadDimsInWholeVectors) {
   EXPECT_TRUE(DecodeAttentionSupports(16));
   EXPECT_TRUE(DecodeAttentionSupports(256));

@@ -176,9 +176,8 @@ TEST(CausalLmTest, PaddingInvariance) {
   }
 }
 
-// Inference logits of 2..128 rows with d >= 512 take the output-major blocked path (vocabulary blocks
-// of 2048 rows at 64 rows, so 5003 leaves a partial block); one row, more rows, or autograd take
-// torch::linear. All must equal hidden·Wᵀ computed in fp64.
+// Inference logits take oneDNN's inner product (cpu_inference_linear.h) for one row and many, with
+// leading dimensions; autograd takes torch::linear. All must equal hidden·Wᵀ computed in fp64.
 TEST(CausalLmTest, LogitsMatchAnFp64HeadOnEveryPath) {
   auto config = PresetConfig("gpt2-tiny");
   ASSERT_TRUE(config.ok());
